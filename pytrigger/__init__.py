@@ -1,0 +1,1 @@
+"""pytrigger: a privacy-first micro-moment trigger engine (filled in below)."""
