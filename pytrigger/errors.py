@@ -39,9 +39,9 @@ class ConfigProblem:
         return f"ConfigProblem({self.path!r}, {self.message!r})"
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, ConfigProblem)
-            and (self.path, self.message) == (other.path, other.message)
+        return isinstance(other, ConfigProblem) and (self.path, self.message) == (
+            other.path,
+            other.message,
         )
 
     def __hash__(self) -> int:

@@ -1,0 +1,359 @@
+"""The engine: events in, decisions out, deadlines reported (sans-IO).
+
+>>> from pytrigger.config import load_config
+>>> config = load_config({"version": 1, "triggers": [{"id": "card", "target": ".card",
+...     "when": {"signal": "dwell_ms", "gte": 500}}]})
+>>> engine = Engine(config)
+>>> engine.feed(Event(100.0, "pointerenter", targets=("card",)))
+[]
+>>> engine.next_deadline()
+600.0
+>>> [d.to_json() for d in engine.advance(1000.0)]
+[{'t': 600.0, 'trigger': 'card', 'decision': 'fire'}]
+
+The engine never reads a clock, sleeps or touches the DOM: the caller feeds
+events carrying their time ``t`` (ms since page start), asks
+:meth:`Engine.next_deadline` when it must call back, and calls
+:meth:`Engine.advance` then.  Time starts at 0: the first call evaluates every
+trigger at t = 0 (a condition already true then counts as becoming true), then
+handles what came due since.  At any ``t``, deadlines are handled before an
+event of the same ``t``.
+
+Follow one event: :meth:`feed` → deadlines due → signal state updated (page
+state, and the target state of each trigger in ``event.targets``) → open gates
+confirmed → a ``dismiss`` applied → the triggers whose signals the event can
+change are stepped (in config order) → their next deadlines re-filed.  Triggers
+are indexed by the event types that can change what they read, so an event
+costs nothing for a trigger it cannot affect.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from functools import partial
+
+from pytrigger.conditions import Leaf, leaves
+from pytrigger.contexts import PageContexts
+from pytrigger.decisions import Decision
+from pytrigger.errors import EventError
+from pytrigger.evaluation import compile_condition
+from pytrigger.events import Event, parse_event
+from pytrigger.lifecycle import TriggerLife
+from pytrigger.signals.base import Reader
+from pytrigger.signals.catalog import SIGNALS
+from pytrigger.signals.clicks import RageClicks, RageState
+from pytrigger.signals.keys import (
+    FocusMs,
+    HesitationMs,
+    KeyState,
+    KeystrokeRate,
+    Keystrokes,
+    Pauses,
+)
+from pytrigger.signals.page import (
+    NON_INPUT_TYPES,
+    DeviceState,
+    IdleMs,
+    IdleState,
+    Pointer,
+    TimeOnPage,
+    ViewportWidth,
+)
+from pytrigger.signals.pointer import DwellMs, DwellState, ExitIntent, ExitState
+from pytrigger.signals.scroll import ScrollDepth, ScrollState, ScrollVelocity, ScrollVelocityRatio
+from pytrigger.triggers import EVENT_TYPES, Config, Trigger
+
+__all__ = ["Engine", "Exposure"]
+
+_INPUT_TYPES = EVENT_TYPES - NON_INPUT_TYPES
+
+#: page-level signal -> the event types that can change it
+_PAGE_SIGNAL_EVENTS: dict[str, frozenset[str]] = {
+    "idle_ms": _INPUT_TYPES,
+    "time_on_page_ms": frozenset(),
+    "exit_intent": frozenset({"leave", "pointermove"}),
+    "scroll_velocity": frozenset({"scroll"}),
+    "scroll_velocity_ratio": frozenset({"scroll"}),
+    "scroll_depth": frozenset({"scroll"}),
+    "pointer": frozenset({"context"}),
+    "viewport_w": frozenset({"context"}),
+}
+
+
+class Exposure(tuple[float, str, str | None]):
+    """``(t, trigger, variant)``: the first time in the session a trigger's
+    condition became true, whatever the decision (DESIGN.md §6)."""
+
+    __slots__ = ()
+
+
+class _Target:
+    """Signal state measured on one trigger's target."""
+
+    __slots__ = ("dwell", "keys", "rage")
+
+    def __init__(self, trigger: Trigger) -> None:
+        pause_lengths: set[float] = set()
+        windows: set[float] = set()
+        for leaf in leaves(trigger.when):
+            if leaf.signal == "pauses":
+                pause_lengths.add(leaf.param("pause_ms"))
+            elif leaf.signal in ("keystrokes", "keystroke_rate"):
+                windows.add(leaf.param("window_ms"))
+        self.dwell = DwellState()
+        self.keys = KeyState(pause_lengths, windows)
+        self.rage = RageState()
+
+
+class Engine:
+    """Runs a :class:`~pytrigger.triggers.Config` over one page session.
+
+    ``unit_id`` is the unit experiments assign on; ``state`` the visitor's
+    local state (sessions seen, past dismissals…) used for segments.  Both stay
+    on the device."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        unit_id: str | None = None,
+        state: Mapping[str, object] | None = None,
+    ) -> None:
+        self.config = config
+        self.unit_id = unit_id
+        #: malformed input dropped by :meth:`feed_json`, by field at fault
+        self.dropped: Counter[str] = Counter()
+        #: exposures in order (see :class:`Exposure`)
+        self.exposures: list[Exposure] = []
+        self._t: float | None = None
+        self._idle = IdleState()
+        self._exit = ExitState()
+        self._device = DeviceState()
+        self._contexts = PageContexts()
+
+        resolved = [self._resolve(trigger, state) for trigger in config.triggers]
+        windows = {
+            leaf.param("window_ms")
+            for trigger, _, _ in resolved
+            for leaf in leaves(trigger.when)
+            if leaf.signal in ("scroll_velocity", "scroll_velocity_ratio")
+        }
+        self._scroll = ScrollState(windows)
+        self._targets: dict[str, _Target] = {}
+        self._lives: list[TriggerLife] = []
+        self._by_id: dict[str, TriggerLife] = {}
+        self._page_index: dict[str, list[int]] = {kind: [] for kind in EVENT_TYPES}
+        for index, (trigger, variant, segment) in enumerate(resolved):
+            target = _Target(trigger) if trigger.target is not None else None
+            if target is not None:
+                self._targets[trigger.id] = target
+            node = compile_condition(trigger.when, partial(self._reader, target=target))
+            life = TriggerLife(index, trigger, node, self._context_blocks, variant, segment)
+            self._lives.append(life)
+            self._by_id[trigger.id] = life
+            kinds: set[str] = set()
+            for name in {leaf.signal for leaf in leaves(trigger.when)}:
+                kinds |= _PAGE_SIGNAL_EVENTS.get(name, frozenset())
+            for kind in kinds:
+                self._page_index[kind].append(index)
+        self._gated: dict[int, TriggerLife] = {}
+        self._heap: list[tuple[float, int, int]] = []
+
+    # -- session set-up ----------------------------------------------------
+    def _resolve(
+        self, trigger: Trigger, state: Mapping[str, object] | None
+    ) -> tuple[Trigger, str | None, str | None]:
+        """The trigger as this session runs it, with its arm and segment."""
+        return trigger, None, None
+
+    def _reader(self, leaf: Leaf, target: _Target | None) -> Reader:
+        name = leaf.signal
+        if SIGNALS[name].level == "target":
+            if target is None:  # config validation rules this out
+                raise ValueError(f"signal {name!r} needs a target")
+            if name == "dwell_ms":
+                return DwellMs(target.dwell)
+            if name == "focus_ms":
+                return FocusMs(target.keys)
+            if name == "hesitation_ms":
+                return HesitationMs(target.keys)
+            if name == "pauses":
+                return Pauses(target.keys, leaf.param("pause_ms"))
+            if name == "keystrokes":
+                return Keystrokes(target.keys, leaf.param("window_ms"))
+            if name == "keystroke_rate":
+                return KeystrokeRate(target.keys, leaf.param("window_ms"))
+            return RageClicks(target.rage)
+        page: dict[str, Reader] = {
+            "idle_ms": IdleMs(self._idle),
+            "time_on_page_ms": TimeOnPage(),
+            "exit_intent": ExitIntent(self._exit),
+            "scroll_depth": ScrollDepth(self._scroll),
+            "pointer": Pointer(self._device),
+            "viewport_w": ViewportWidth(self._device),
+        }
+        if name == "scroll_velocity":
+            return ScrollVelocity(self._scroll, leaf.param("window_ms"))
+        if name == "scroll_velocity_ratio":
+            return ScrollVelocityRatio(self._scroll, leaf.param("window_ms"))
+        return page[name]
+
+    def _context_blocks(self, trigger: Trigger, t: float) -> str | None:
+        contexts = self._contexts
+        for name in trigger.suppress_when:
+            if contexts.active(name, trigger.id, trigger.target is not None, t):
+                return name
+        return None
+
+    # -- public API ----------------------------------------------------------
+    @property
+    def now(self) -> float:
+        """The time of the last event or deadline handled (0 before any)."""
+        return 0.0 if self._t is None else self._t
+
+    def next_deadline(self) -> float | None:
+        """The next moment (ms) at which :meth:`advance` must be called, if any."""
+        if self._t is None:
+            return 0.0
+        heap, lives = self._heap, self._lives
+        while heap and heap[0][2] != lives[heap[0][1]].version:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def advance(self, now_ms: float) -> list[Decision]:
+        """Handle every deadline up to and including ``now_ms``."""
+        out: list[Decision] = []
+        self._advance(now_ms, out)
+        return out
+
+    def feed(self, event: Event) -> list[Decision]:
+        """Handle one event (after the deadlines due by its ``t``).
+
+        Raises :class:`EventError` if ``event.t`` is before the engine's time."""
+        if self._t is not None and event.t < self._t:
+            raise EventError(f"t: goes backwards ({event.t} after {self._t})")
+        out: list[Decision] = []
+        self._advance(event.t, out)
+        t = self._t = event.t
+        touched = self._apply(event)
+        if self._gated:
+            for index, life in list(self._gated.items()):
+                gate = life.trigger.gate
+                if gate is not None and event.type in gate.confirm:
+                    del self._gated[index]
+                    life.confirm(t, out)
+                    touched.add(index)
+        if event.type == "dismiss" and event.name is not None:
+            dismissed = self._by_id.get(event.name)
+            if dismissed is not None:
+                dismissed.dismiss(t, out)
+                self._gated.pop(dismissed.index, None)
+                touched.add(dismissed.index)
+        if touched:
+            self._step_all(sorted(touched), t, out)
+        return out
+
+    def feed_json(self, obj: object) -> list[Decision]:
+        """Parse and feed one trace-format object; malformed input (including a
+        ``t`` that goes backwards) is dropped and counted in :attr:`dropped`,
+        never raised."""
+        try:
+            return self.feed(parse_event(obj))
+        except EventError as error:
+            self.dropped[error.reason.split(":", 1)[0]] += 1
+            return []
+
+    def feed_all(self, events: Iterable[Event]) -> list[Decision]:
+        out: list[Decision] = []
+        for event in events:
+            out.extend(self.feed(event))
+        return out
+
+    # -- internals -----------------------------------------------------------
+    def _advance(self, now: float, out: list[Decision]) -> None:
+        if self._t is None:
+            self._t = 0.0
+            self._step_all(range(len(self._lives)), 0.0, out)
+        heap, lives = self._heap, self._lives
+        while heap and heap[0][0] <= now:
+            due = heap[0][0]
+            batch: set[int] = set()
+            while heap and heap[0][0] == due:
+                _, index, version = heapq.heappop(heap)
+                if version == lives[index].version:
+                    batch.add(index)
+            if batch:
+                self._t = due
+                self._step_all(sorted(batch), due, out)
+
+    def _step_all(self, indices: Iterable[int], t: float, out: list[Decision]) -> None:
+        heap = self._heap
+        for index in indices:
+            life = self._lives[index]
+            if life.step(t, out):
+                self.exposures.append(Exposure((t, life.trigger.id, life.variant)))
+            if life.gate_until != float("inf"):
+                self._gated[index] = life
+            else:
+                self._gated.pop(index, None)
+            life.version += 1
+            deadline = life.deadline(t)
+            if deadline is not None:
+                heapq.heappush(heap, (deadline, index, life.version))
+
+    def _apply(self, event: Event) -> set[int]:
+        """Update signal and context state; the indices of the triggers to step."""
+        kind, t = event.type, event.t
+        touched = set(self._page_index[kind])
+        if kind in _INPUT_TYPES:
+            self._idle.last_input = t
+        self._contexts.apply(event)
+        targets = self._targets
+        if kind == "pointermove":
+            self._exit.moved()
+        elif kind == "scroll":
+            assert event.scroll_y is not None and event.viewport_h is not None
+            assert event.doc_h is not None
+            self._scroll.scroll(t, event.scroll_y, event.viewport_h, event.doc_h)
+        elif kind == "leave":
+            self._exit.leave(event.y if event.y is not None else 0.0)
+            for trigger_id, target in targets.items():
+                if target.dwell.entered_at is not None:
+                    target.dwell.leave()
+                    touched.add(self._by_id[trigger_id].index)
+        elif kind == "context":
+            if event.pointer is not None:
+                self._device.pointer = event.pointer
+            if event.viewport_w is not None:
+                self._device.viewport_w = event.viewport_w
+        elif kind == "focus":
+            for trigger_id, target in targets.items():
+                if target.keys.focused_at is not None and trigger_id not in event.targets:
+                    target.keys.blur()
+                    touched.add(self._by_id[trigger_id].index)
+        for trigger_id in event.targets:
+            found = targets.get(trigger_id)
+            if found is None:
+                continue
+            target = found
+            if kind == "pointerenter":
+                target.dwell.enter(t)
+            elif kind == "pointerleave":
+                target.dwell.leave()
+            elif kind == "keydown":
+                target.keys.keydown(t)
+            elif kind == "input":
+                target.keys.activity(t)
+            elif kind == "focus":
+                target.keys.focus(t)
+            elif kind == "blur":
+                target.keys.blur()
+            elif kind == "click":
+                assert event.x is not None and event.y is not None
+                target.rage.click(t, event.x, event.y)
+            else:
+                continue
+            touched.add(self._by_id[trigger_id].index)
+        return touched
