@@ -17,7 +17,8 @@ one :class:`Phase`:
 
 At the moment it would act (the end of the hold) the trigger checks, in this
 order, ``max_per_session``, its cool-down and its ``suppress_when`` contexts (in
-config order); the first that blocks yields one ``suppressed`` decision.  The
+the order of :data:`~pytrigger.triggers.CONTEXTS`, whatever order the config
+lists them in); the first that blocks yields one ``suppressed`` decision.  The
 cool-down ("cooling down") and the session cap ("exhausted") are counters, not
 phases: a trigger that may not act still latches on each rise.  After its n-th
 fire or dismiss (its *level*) a trigger waits
