@@ -85,7 +85,7 @@ class PageContexts:
         if name == "selecting_text":
             return self.selecting
         if name == "form_filling":
-            if not self.focused or t - self.field_input_at >= FORM_FILLING_MS:
+            if not self.focused or t >= self.field_input_at + FORM_FILLING_MS:
                 return False
             return not has_target or trigger_id not in self.focused_targets
         if name == "composing":

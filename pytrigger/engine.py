@@ -40,6 +40,7 @@ from pytrigger.decisions import Decision
 from pytrigger.errors import EventError
 from pytrigger.evaluation import compile_condition
 from pytrigger.events import Event, parse_event
+from pytrigger.experiments import assign, effective_trigger
 from pytrigger.lifecycle import TriggerLife
 from pytrigger.signals.base import Reader
 from pytrigger.signals.catalog import SIGNALS
@@ -68,12 +69,14 @@ from pytrigger.triggers import EVENT_TYPES, Config, Trigger
 __all__ = ["Engine", "Exposure"]
 
 _INPUT_TYPES = EVENT_TYPES - NON_INPUT_TYPES
+_INF = float("inf")
 
 #: page-level signal -> the event types that can change it
 _PAGE_SIGNAL_EVENTS: dict[str, frozenset[str]] = {
     "idle_ms": _INPUT_TYPES,
     "time_on_page_ms": frozenset(),
-    "exit_intent": frozenset({"leave", "pointermove"}),
+    # a pointermove changes exit_intent only while it is 1: handled in _apply
+    "exit_intent": frozenset({"leave"}),
     "scroll_velocity": frozenset({"scroll"}),
     "scroll_velocity_ratio": frozenset({"scroll"}),
     "scroll_depth": frozenset({"scroll"}),
@@ -145,6 +148,7 @@ class Engine:
         self._lives: list[TriggerLife] = []
         self._by_id: dict[str, TriggerLife] = {}
         self._page_index: dict[str, list[int]] = {kind: [] for kind in EVENT_TYPES}
+        self._exit_readers: list[int] = []
         for index, (trigger, variant, segment) in enumerate(resolved):
             target = _Target(trigger) if trigger.target is not None else None
             if target is not None:
@@ -158,6 +162,8 @@ class Engine:
                 kinds |= _PAGE_SIGNAL_EVENTS.get(name, frozenset())
             for kind in kinds:
                 self._page_index[kind].append(index)
+            if "exit_intent" in {leaf.signal for leaf in leaves(trigger.when)}:
+                self._exit_readers.append(index)
         self._gated: dict[int, TriggerLife] = {}
         self._heap: list[tuple[float, int, int]] = []
 
@@ -165,8 +171,16 @@ class Engine:
     def _resolve(
         self, trigger: Trigger, state: Mapping[str, object] | None
     ) -> tuple[Trigger, str | None, str | None]:
-        """The trigger as this session runs it, with its arm and segment."""
-        return trigger, None, None
+        """The trigger as this session runs it, with its arm and segment.
+
+        The arm comes from deterministic assignment on ``unit_id`` (no unit id:
+        no experiment runs, every trigger is its base form)."""
+        arm = None
+        if trigger.experiment is not None and self.unit_id:
+            arm = assign(trigger.experiment, self.unit_id)
+        if arm is None:
+            return trigger, None, None
+        return effective_trigger(trigger, arm, None), arm.name, None
 
     def _reader(self, leaf: Leaf, target: _Target | None) -> Reader:
         name = leaf.signal
@@ -294,14 +308,20 @@ class Engine:
             life = self._lives[index]
             if life.step(t, out):
                 self.exposures.append(Exposure((t, life.trigger.id, life.variant)))
-            if life.gate_until != float("inf"):
+            if life.gate_until != _INF:
                 self._gated[index] = life
-            else:
-                self._gated.pop(index, None)
-            life.version += 1
+            elif index in self._gated:
+                del self._gated[index]
             deadline = life.deadline(t)
-            if deadline is not None:
-                heapq.heappush(heap, (deadline, index, life.version))
+            if deadline != life.filed or deadline == t:
+                life.version += 1
+                life.filed = deadline
+                if deadline is not None:
+                    heapq.heappush(heap, (deadline, index, life.version))
+        if len(heap) > 2 * len(self._lives) + 16:  # drop superseded entries
+            lives = self._lives
+            heap[:] = [entry for entry in heap if entry[2] == lives[entry[1]].version]
+            heapq.heapify(heap)
 
     def _apply(self, event: Event) -> set[int]:
         """Update signal and context state; the indices of the triggers to step."""
@@ -312,7 +332,11 @@ class Engine:
         self._contexts.apply(event)
         targets = self._targets
         if kind == "pointermove":
-            self._exit.moved()
+            if self._exit.active:
+                self._exit.moved()
+                touched.update(self._exit_readers)
+            if not event.targets:
+                return touched
         elif kind == "scroll":
             assert event.scroll_y is not None and event.viewport_h is not None
             assert event.doc_h is not None

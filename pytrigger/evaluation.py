@@ -49,20 +49,20 @@ def _earliest(a: float | None, b: float | None) -> float | None:
 
 
 class LeafNode:
-    __slots__ = ("compare", "reader", "threshold")
+    __slots__ = ("compare", "reader", "threshold", "value")
 
     def __init__(self, leaf: Leaf, reader: Reader) -> None:
         self.reader = reader
+        self.value = reader.value
         self.threshold = leaf.value
+        # text signals take ``eq`` only (config validation), which == serves
         self.compare = _COMPARE[leaf.op]
 
     def eval(self, t: float) -> bool | None:
-        value = self.reader.value(t)
+        value = self.value(t)
         if value is None:
             return None
-        if isinstance(value, str) or isinstance(self.threshold, str):
-            return value == self.threshold
-        return self.compare(value, self.threshold)
+        return self.compare(value, self.threshold)  # type: ignore[arg-type]
 
     def deadline(self, t: float) -> float | None:
         return self.reader.deadline(t, self.threshold)

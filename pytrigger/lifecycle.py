@@ -93,6 +93,7 @@ class TriggerLife:
         "context_blocks",
         "cooldown_until",
         "exposed",
+        "filed",
         "fires",
         "gate_until",
         "hold_until",
@@ -130,6 +131,7 @@ class TriggerLife:
         self.hold_until = _INF
         self.gate_until = _INF
         self.version = 0  # bumped whenever the engine re-files this trigger's deadline
+        self.filed: float | None = None  # the deadline filed under that version
 
     # -- the table ---------------------------------------------------------
     def _to(self, what: Input) -> None:

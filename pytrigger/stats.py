@@ -95,44 +95,52 @@ class TrailingSum:
     ``update`` must be called with non-decreasing ``t``.  ``get()`` is the sum at
     the last update; ``at(t)`` the sum at a later ``t``; ``next_expiry(t)`` the
     first moment after ``t`` at which a sample leaves the window (``None`` when
-    the window is empty by then)."""
+    the window is empty by then).  The sum is exact for the samples it holds
+    (recomputed, never kept by subtraction), so equal windows give equal sums."""
 
-    __slots__ = ("_samples", "_t", "window_ms")
+    __slots__ = ("_samples", "_sum", "_t", "window_ms")
 
     def __init__(self, window_ms: float) -> None:
         if window_ms <= 0:
             raise ValueError("window_ms must be positive")
         self.window_ms = window_ms
         self._samples: deque[tuple[float, float]] = deque()
+        self._sum = 0.0
         self._t = 0.0
 
+    # A sample taken at ``ts`` leaves the window at exactly ``ts + window_ms``;
+    # every test below uses that one expression, never ``t - window_ms``, so
+    # that the moment reported by ``next_expiry`` is the moment the sum changes
+    # (the two differ by a rounding error for some floats).
     def update(self, x: float, t: float = 0.0) -> Self:
-        self._samples.append((t, x))
+        samples, w = self._samples, self.window_ms
+        samples.append((t, x))
         self._t = t
-        self._prune(t)
+        while samples[0][0] + w <= t:
+            samples.popleft()
+        self._sum = sum(value for _, value in samples)
         return self
 
-    def _prune(self, t: float) -> None:
-        samples, edge = self._samples, t - self.window_ms
-        while samples and samples[0][0] <= edge:
-            samples.popleft()
-
     def at(self, t: float) -> float:
-        edge = t - self.window_ms
-        return sum(x for ts, x in self._samples if ts > edge)
+        samples, w = self._samples, self.window_ms
+        if not samples or samples[0][0] + w > t:  # nothing left since the update
+            return self._sum
+        return sum(x for ts, x in samples if ts + w > t)
 
     def count(self, t: float) -> int:
-        edge = t - self.window_ms
-        return sum(1 for ts, _ in self._samples if ts > edge)
+        samples, w = self._samples, self.window_ms
+        if not samples or samples[0][0] + w > t:
+            return len(samples)
+        return sum(1 for ts, _ in samples if ts + w > t)
 
     def last_time(self) -> float | None:
         return self._samples[-1][0] if self._samples else None
 
     def next_expiry(self, t: float) -> float | None:
-        edge = t - self.window_ms
+        w = self.window_ms
         for ts, _ in self._samples:
-            if ts > edge:
-                return ts + self.window_ms
+            if ts + w > t:
+                return ts + w
         return None
 
     def get(self) -> float | None:

@@ -159,3 +159,54 @@ def test_simulate_bad_state_file(
         ["simulate", "--config", str(config_file), "--state", str(state), str(trace)], capsys
     )
     assert code == 1 and "must be a JSON object" in err
+
+
+def test_simulate_unit_id_replays_the_assigned_arm(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = {
+        "version": 1,
+        "triggers": [
+            {
+                "id": "card",
+                "target": ".card",
+                "when": {"signal": "dwell_ms", "gte": 3000},
+                "experiment": {
+                    "key": "search-prompt",
+                    "arms": [
+                        {"name": "A"},
+                        {"name": "B", "override": {"when": {"signal": "dwell_ms", "gte": 500}}},
+                    ],
+                },
+            }
+        ],
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text(
+        '{"t": 100, "type": "pointerenter", "targets": ["card"]}\n'
+        '{"t": 5000, "type": "pointermove", "x": 1, "y": 1}\n'
+    )
+    results = {}
+    # docs/experiments.md: visitor-42 hashes to 0.3303 (arm A), visitor-2 to 0.7101 (arm B)
+    for unit in ("visitor-42", "visitor-2", None):
+        argv = ["simulate", "--config", str(path), str(trace)]
+        if unit is not None:
+            argv += ["--unit-id", unit]
+        code, out, _ = run(argv, capsys)
+        assert code == 0
+        results[unit] = json.loads(out)
+    assert results["visitor-42"] == {
+        "t": 3100.0,
+        "trigger": "card",
+        "decision": "fire",
+        "variant": "A",
+    }
+    assert results["visitor-2"] == {
+        "t": 600.0,
+        "trigger": "card",
+        "decision": "fire",
+        "variant": "B",
+    }
+    assert results[None] == {"t": 3100.0, "trigger": "card", "decision": "fire"}

@@ -40,8 +40,16 @@ def linear_deadline(ref: float | None, threshold: float | str, t: float) -> floa
     """
     if ref is None or isinstance(threshold, str):
         return None
-    crossing = ref + threshold
-    if crossing > t:
-        return crossing
-    after = math.nextafter(crossing, _INF)
-    return after if after > t else None
+    # The value is computed as ``t - ref``, which rounds: step to the first float
+    # at which it really reaches the threshold, and the first at which it passes.
+    reach = ref + threshold
+    while reach - ref < threshold:
+        reach = math.nextafter(reach, _INF)
+    while reach > ref and math.nextafter(reach, -_INF) - ref >= threshold:
+        reach = math.nextafter(reach, -_INF)
+    if reach > t:
+        return reach
+    passed = reach
+    while passed - ref <= threshold:
+        passed = math.nextafter(passed, _INF)
+    return passed if passed > t else None

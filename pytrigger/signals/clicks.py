@@ -25,7 +25,7 @@ class RageState:
     def click(self, t: float, x: float, y: float) -> None:
         if (
             self.last_t is not None
-            and t - self.last_t < STREAK_GAP_MS
+            and t < self.last_t + STREAK_GAP_MS
             and abs(x - self.last_x) + abs(y - self.last_y) < STREAK_RADIUS_PX
         ):
             self.count += 1
@@ -42,7 +42,7 @@ class RageClicks:
 
     def value(self, t: float) -> float:
         last = self.state.last_t
-        if last is None or t - last >= STREAK_GAP_MS:
+        if last is None or t >= last + STREAK_GAP_MS:
             return 0.0
         return float(self.state.count)
 

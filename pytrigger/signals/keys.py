@@ -52,9 +52,8 @@ class KeyState:
         if self.focused_at is None:
             return
         ref = self.last_activity if self.last_activity is not None else self.focused_at
-        gap = t - ref
         for p in self.completed:
-            if gap >= p:
+            if t >= ref + p:  # the gap is at least p (the same sum as the deadline)
                 self.completed[p] += 1
         self.last_activity = t
 
@@ -107,7 +106,7 @@ class Pauses:
         ref = self.state.reference()
         if ref is None:
             return 0.0
-        running = 1 if t - ref >= self.pause_ms else 0
+        running = 1 if t >= ref + self.pause_ms else 0
         return float(self.state.completed[self.pause_ms] + running)
 
     def deadline(self, t: float, threshold: float | str) -> float | None:
