@@ -86,7 +86,10 @@ def _number(obj: dict[str, Any], name: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise EventError(f"{name}: expected a number")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond any float
+        raise EventError(f"{name}: expected a finite number") from None
     if not math.isfinite(number):
         raise EventError(f"{name}: expected a finite number")
     return number
@@ -125,11 +128,11 @@ def parse_event(obj: object) -> Event:
         raise EventError("doc_h: must be positive")
 
     key = obj.get("key")
-    if key is not None and key not in KEY_CLASSES:
+    if key is not None and (not isinstance(key, str) or key not in KEY_CLASSES):
         raise EventError("key: expected one of " + ", ".join(sorted(KEY_CLASSES)))
 
     state = obj.get("state")
-    if kind == "visibility" and state not in ("visible", "hidden"):
+    if kind == "visibility" and (not isinstance(state, str) or state not in ("visible", "hidden")):
         raise EventError("state: expected 'visible' or 'hidden'")
     if kind in ("selection", "consent") and not isinstance(state, bool):
         raise EventError("state: expected true or false")
@@ -140,7 +143,7 @@ def parse_event(obj: object) -> Event:
     if name is not None and not isinstance(name, str):
         raise EventError("name: expected a string")
     pointer = obj.get("pointer")
-    if pointer is not None and pointer not in POINTER_KINDS:
+    if pointer is not None and (not isinstance(pointer, str) or pointer not in POINTER_KINDS):
         raise EventError("pointer: expected 'mouse', 'touch' or 'pen'")
 
     return Event(
