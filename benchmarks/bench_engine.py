@@ -23,8 +23,8 @@ from pytrigger.engine import Engine
 from pytrigger.events import Event, parse_event
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-EVENTS = 60_000
-ROUNDS = 5
+EVENTS = 30_000
+ROUNDS = 3
 
 
 def trigger_pool() -> list[dict[str, Any]]:

@@ -131,7 +131,7 @@ def parse_event(obj: object) -> Event:
     if key is not None and (not isinstance(key, str) or key not in KEY_CLASSES):
         raise EventError("key: expected one of " + ", ".join(sorted(KEY_CLASSES)))
 
-    state = obj.get("state")
+    state: str | bool | None = obj.get("state")
     if kind == "visibility" and (not isinstance(state, str) or state not in ("visible", "hidden")):
         raise EventError("state: expected 'visible' or 'hidden'")
     if kind in ("selection", "consent") and not isinstance(state, bool):
