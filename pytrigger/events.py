@@ -139,8 +139,8 @@ def parse_event(obj: object) -> Event:
     if kind not in ("visibility", "selection", "consent"):
         state = None  # not meaningful here: ignored like an unknown field
 
-    name = obj.get("name")
-    if name is not None and not isinstance(name, str):
+    named = obj.get("name")
+    if named is not None and not isinstance(named, str):
         raise EventError("name: expected a string")
     pointer = obj.get("pointer")
     if pointer is not None and (not isinstance(pointer, str) or pointer not in POINTER_KINDS):
@@ -152,7 +152,7 @@ def parse_event(obj: object) -> Event:
         targets=tuple(raw_targets),
         key=key,
         state=state,
-        name=name,
+        name=named,
         pointer=pointer,
         **numbers,
     )
