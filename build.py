@@ -1,0 +1,840 @@
+#!/usr/bin/env python3
+"""Set up, build, serve, test and benchmark pytrigger -- with the standard library only.
+
+    python3 build.py [build]        set up, then build static/
+    python3 build.py serve [ARGS]   ... then `pytrigger serve --host 127.0.0.1 --port 8000 ARGS`
+    python3 build.py test [ARGS]    ... then ruff, mypy and pytest (ARGS go to pytest)
+    python3 build.py bench          ... then benchmarks/bench_*.py, rewriting BENCHMARKS.md
+
+Set-up, shared by every command: `.venv` (created with the python running this file;
+`pip install -e '.[dev,collector]'` is skipped while a stamp holds pyproject.toml's hash),
+`node_modules` (`npm ci` from the committed lock, skipped while a stamp holds the lock's
+hash) and, for `test` only, Debian's chromium and postgresql.
+
+This file runs with the system python3 before any venv exists, so only the standard library
+is imported at module level. The static build itself runs in the venv's python as the
+internal command `_static`, where brotli is importable. The pure parts -- the browser
+wheel, the lock rewrite, the compressed siblings -- are plain functions that
+tests/test_build.py imports. docs/build.md describes what comes out.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import csv
+import datetime
+import email.parser
+import fcntl
+import gzip
+import hashlib
+import io
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+VENV_BIN = VENV / "bin"
+VENV_PY = VENV_BIN / "python"
+NODE_MODULES = ROOT / "node_modules"
+STATIC = ROOT / "static"
+
+PIP_STAMP = VENV / ".pytrigger-pip.stamp"
+NPM_STAMP = NODE_MODULES / ".pytrigger-npm.stamp"
+PIP_EXTRAS = ".[dev,collector]"
+
+# The wheels PyScript mode needs (micropip installs the `packages` of a py-config), pinned
+# by version and by the sha256 of the file PyPI serves. They are the versions Pyodide 314's
+# own lock lists; Pyodide rebuilds them, so its hashes differ from PyPI's.
+VENDORED_WHEELS: dict[str, tuple[str, str]] = {
+    "micropip-0.11.1-py3-none-any.whl": (
+        "micropip==0.11.1",
+        "768de165adb8e66906039d8fec4127a57f522dfdf8e6fbff877a4616941ecfd3",
+    ),
+    "packaging-26.1-py3-none-any.whl": (
+        "packaging==26.1",
+        "5d9c0669c6285e491e0ced2eee587eaf67b670d94a19e94e3984a481aba6802f",
+    ),
+}
+VENDORED_PYTHON_VERSION = "3.14"  # Pyodide 314's CPython
+
+# What the runtime needs from the npm `pyodide` package: pyodide.mjs loads pyodide.asm.mjs,
+# which loads the .wasm and python_stdlib.zip; pyodide.js is the same loader for classic
+# scripts (19 KB). Left out: *.map, *.d.ts, console*.html, README, package.json.
+PYODIDE_RUNTIME = (
+    "pyodide.mjs",
+    "pyodide.js",
+    "pyodide.asm.mjs",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+)
+UPLOT_FILES = ("uPlot.iife.min.js", "uPlot.min.css")
+
+# Parts of the package the browser never loads (paths relative to the package).
+BROWSER_EXCLUDED_FILES = frozenset({"cli.py", "__main__.py"})
+BROWSER_EXCLUDED_DIRS = frozenset({"collector"})
+
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: reproducible wheels
+
+COMPRESSIBLE_SUFFIXES = frozenset(
+    {".js", ".mjs", ".wasm", ".json", ".html", ".css", ".svg", ".txt", ".zip", ".whl", ".py"}
+)
+COMPRESS_MIN_SIZE = 1024  # bytes; smaller files gain nothing worth a second request path
+COMPRESS_MIN_SAVING = 0.05  # keep a sibling only if it is at least 5% smaller
+GZIP_LEVEL = 9
+BROTLI_QUALITY = 11
+# Part of the compression cache's key: change it when the scheme above changes.
+COMPRESS_SCHEME = f"gz{GZIP_LEVEL}-br{BROTLI_QUALITY}-{COMPRESS_MIN_SIZE}-{COMPRESS_MIN_SAVING}"
+
+APT_PACKAGES = ("chromium", "postgresql")
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+class BuildError(Exception):
+    """A build step failed in a way the user can act on; the message says how."""
+
+
+# --------------------------------------------------------------------------- output, processes
+
+
+def step(name: str) -> None:
+    print(f"==> {name}", flush=True)
+
+
+def info(message: str) -> None:
+    print(f"    {message}", flush=True)
+
+
+def warn(message: str) -> None:
+    print(f"    warning: {message}", file=sys.stderr, flush=True)
+
+
+def run(cmd: Sequence[str | Path], **kwargs: Any) -> int:
+    """Run a command in the repo root, echoing it; return its exit code."""
+    args = [str(c) for c in cmd]
+    print(f"    $ {shlex.join(args)}", flush=True)
+    return subprocess.run(args, cwd=kwargs.pop("cwd", ROOT), check=False, **kwargs).returncode
+
+
+def run_or_fail(cmd: Sequence[str | Path], **kwargs: Any) -> None:
+    code = run(cmd, **kwargs)
+    if code != 0:
+        raise BuildError(f"command failed with exit code {code}: {shlex.join(map(str, cmd))}")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _stamp_matches(stamp: Path, expected: str) -> bool:
+    try:
+        return stamp.read_text() == expected
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+def ensure_venv() -> None:
+    """Create .venv and install the project into it, unless the stamp says it is current."""
+    if VENV_PY.exists() and subprocess.run([VENV_PY, "-c", ""], check=False).returncode != 0:
+        warn(".venv is broken (its python does not run): recreating it")
+        shutil.rmtree(VENV)
+    if not VENV_PY.exists():
+        step(f"create .venv with {sys.executable} (Python {platform.python_version()})")
+        run_or_fail([sys.executable, "-m", "venv", VENV])
+    expected = f"{sha256_hex((ROOT / 'pyproject.toml').read_bytes())} {PIP_EXTRAS}\n"
+    if _stamp_matches(PIP_STAMP, expected):
+        return
+    step(f"pip install -e '{PIP_EXTRAS}'")
+    run_or_fail(
+        [
+            VENV_PY,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-input",
+            "--progress-bar",
+            "off",
+            "--editable",
+            PIP_EXTRAS,
+        ]
+    )
+    PIP_STAMP.write_text(expected)
+
+
+def ensure_node_modules() -> None:
+    """`npm ci` from the committed lock, unless the stamp says node_modules matches it."""
+    expected = f"{sha256_hex((ROOT / 'package-lock.json').read_bytes())}\n"
+    if _stamp_matches(NPM_STAMP, expected):
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BuildError(
+            "npm is missing: install Node.js 20+ and npm "
+            "(on Debian: sudo apt-get install -y nodejs npm)"
+        )
+    step("npm ci")
+    run_or_fail([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=warn"])
+    NPM_STAMP.write_text(expected)
+
+
+def missing_system_packages() -> list[str]:
+    missing = []
+    if not CHROMIUM.exists():
+        missing.append("chromium")
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
+        missing.append("postgresql")
+    return missing
+
+
+def ensure_system_packages() -> None:
+    """Debian's chromium and postgresql, which the end-to-end tests drive."""
+    missing = missing_system_packages()
+    if not missing:
+        return
+    step(f"install system packages: {' '.join(APT_PACKAGES)}")
+    if os.geteuid() != 0:
+        raise BuildError(
+            f"missing {', '.join(missing)}; install them with:\n"
+            f"    sudo apt-get install -y {' '.join(APT_PACKAGES)}"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run_or_fail(["apt-get", "update"], env=env, stdin=subprocess.DEVNULL)
+    run_or_fail(["apt-get", "install", "-y", *APT_PACKAGES], env=env, stdin=subprocess.DEVNULL)
+    if still := missing_system_packages():
+        raise BuildError(f"apt-get installed the packages but {', '.join(still)} is still missing")
+
+
+def set_up(*, system_packages: bool = False) -> None:
+    ensure_venv()
+    ensure_node_modules()
+    if system_packages:
+        ensure_system_packages()
+
+
+# --------------------------------------------------------------------------- the browser wheel
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectMeta:
+    name: str
+    version: str
+    summary: str
+    requires_python: str
+    license: str
+
+
+def read_project_meta(pyproject: Path) -> ProjectMeta:
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    return ProjectMeta(
+        name=project["name"],
+        version=project["version"],
+        summary=project.get("description", ""),
+        requires_python=project.get("requires-python", ""),
+        license=project.get("license", ""),
+    )
+
+
+def is_junk(relpath: str) -> bool:
+    """Files no build output takes: bytecode, dotfiles, editor backups, source maps."""
+    parts = relpath.split("/")
+    if "__pycache__" in parts or any(p.startswith(".") for p in parts):
+        return True
+    return relpath.endswith((".pyc", ".pyo", "~", ".map"))
+
+
+def is_browser_file(relpath: str) -> bool:
+    """Whether a file of the package (path relative to the package) belongs in the browser wheel.
+
+    >>> [is_browser_file(p) for p in ("engine.py", "cli.py", "collector/app.py", "py.typed")]
+    [True, False, False, True]
+    """
+    if relpath in BROWSER_EXCLUDED_FILES or relpath.split("/")[0] in BROWSER_EXCLUDED_DIRS:
+        return False
+    return not is_junk(relpath)
+
+
+def _record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+    return f"sha256={digest.decode('ascii')}"
+
+
+def _zip_write(zf: zipfile.ZipFile, arcname: str, data: bytes) -> None:
+    entry = zipfile.ZipInfo(arcname, date_time=ZIP_EPOCH)
+    entry.create_system = 3  # unix, whatever builds it
+    entry.external_attr = 0o100644 << 16  # a regular file, rw-r--r--
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    zf.writestr(entry, data, compresslevel=9)
+
+
+def wheel_file_name(meta: ProjectMeta) -> str:
+    return f"{re.sub(r'[-_.]+', '_', meta.name).lower()}-{meta.version}-py3-none-any.whl"
+
+
+def build_browser_wheel(package_dir: Path, meta: ProjectMeta) -> tuple[str, bytes]:
+    """The wheel Pyodide loads: the package minus its server and command-line parts.
+
+    Returns (file name, bytes). The same sources give the same bytes: entries are sorted,
+    dated 1980-01-01 and get fixed permissions.
+    """
+    top = package_dir.name
+    files: dict[str, bytes] = {}
+    for path in sorted(package_dir.rglob("*")):
+        rel = path.relative_to(package_dir).as_posix()
+        if path.is_file() and is_browser_file(rel):
+            files[f"{top}/{rel}"] = path.read_bytes()
+    if f"{top}/__init__.py" not in files:
+        raise BuildError(f"{package_dir} is not a package (no __init__.py)")
+
+    dist_info = f"{re.sub(r'[-_.]+', '_', meta.name)}-{meta.version}.dist-info"
+    metadata = [
+        "Metadata-Version: 2.4",
+        f"Name: {meta.name}",
+        f"Version: {meta.version}",
+    ]
+    if meta.summary:
+        metadata.append(f"Summary: {meta.summary}")
+    if meta.license:
+        metadata.append(f"License-Expression: {meta.license}")
+    if meta.requires_python:
+        metadata.append(f"Requires-Python: {meta.requires_python}")
+    files[f"{dist_info}/METADATA"] = ("\n".join(metadata) + "\n").encode()
+    files[f"{dist_info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\n"
+        b"Generator: pytrigger build.py\n"
+        b"Root-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n"
+    )
+
+    record_name = f"{dist_info}/RECORD"
+    record = io.StringIO()
+    writer = csv.writer(record, lineterminator="\n")
+    for name, data in files.items():
+        writer.writerow((name, _record_hash(data), len(data)))
+    writer.writerow((record_name, "", ""))
+    files[record_name] = record.getvalue().encode()
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        # package files sorted, then the dist-info with RECORD last, as installers expect
+        for name, data in files.items():
+            _zip_write(zf, name, data)
+    return wheel_file_name(meta), buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- pyodide-lock.json
+
+
+def canonical_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _wheel_metadata(zf: zipfile.ZipFile) -> str:
+    for name in zf.namelist():
+        parts = name.split("/")
+        if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
+            return zf.read(name).decode("utf-8")
+    raise BuildError("wheel has no .dist-info/METADATA")
+
+
+def lock_entry_for_wheel(file_name: str, data: bytes) -> dict[str, Any]:
+    """A pyodide-lock.json package entry for a pure-Python wheel.
+
+    `imports` are the wheel's top-level packages and modules (Pyodide maps an import to a
+    package with them); `depends` are its unconditional Requires-Dist (extras and markers
+    are not evaluated: a wheel we ship must not need them).
+    """
+    if not re.fullmatch(r"[^-]+-[^-]+(-\d[^-]*)?-py3-none-any\.whl", file_name):
+        raise BuildError(f"{file_name}: not a pure-Python (py3-none-any) wheel file name")
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        metadata = _wheel_metadata(zf)
+        imports = set()
+        for name in zf.namelist():
+            first, _, rest = name.partition("/")
+            if first.endswith((".dist-info", ".data")):
+                continue
+            if rest and first.isidentifier():
+                imports.add(first)
+            elif not rest and first.endswith(".py") and first[:-3].isidentifier():
+                imports.add(first[:-3])
+    headers = email.parser.HeaderParser().parsestr(metadata)
+    if not headers["Name"] or not headers["Version"]:
+        raise BuildError(f"{file_name}: METADATA lacks Name or Version")
+    depends = [
+        canonical_name(re.split(r"[\s\[(<>=!~;]", value, maxsplit=1)[0])
+        for value in headers.get_all("Requires-Dist", [])
+        if ";" not in value
+    ]
+    return {
+        "name": headers["Name"],
+        "version": headers["Version"],
+        "file_name": file_name,
+        "install_dir": "site",
+        "sha256": sha256_hex(data),
+        "package_type": "package",
+        "imports": sorted(imports),
+        "depends": sorted(depends),
+        "unvendored_tests": False,
+    }
+
+
+def rewrite_lock(
+    lock: Mapping[str, Any], wheels: Mapping[str, bytes], shipped: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Pyodide's lock, listing exactly what the bundle ships.
+
+    Keeps every top-level field but `packages` (notably `info`, whose `abi_version` the
+    runtime checks), keeps the package entries whose `file_name` is in `shipped` (the
+    npm package ships none of its 357 wheels, so in practice none), and adds an entry with
+    its sha256 for each of `wheels` ({file name: bytes}), replacing an entry of the same
+    name. Pyodide's loadPackage fetches each file with that hash as its integrity.
+    """
+    shipped_files = set(shipped) | set(wheels)
+    packages = {
+        key: entry
+        for key, entry in lock["packages"].items()
+        if entry.get("file_name") in shipped_files and entry["file_name"] not in wheels
+    }
+    for file_name, data in sorted(wheels.items()):
+        entry = lock_entry_for_wheel(file_name, data)
+        packages[canonical_name(entry["name"])] = entry
+    for key, entry in packages.items():
+        if missing := [dep for dep in entry.get("depends", []) if dep not in packages]:
+            raise BuildError(f"{key} depends on {', '.join(missing)}, which the bundle lacks")
+    return {**lock, "packages": dict(sorted(packages.items()))}
+
+
+def check_lock_schema(lock: Mapping[str, Any]) -> bool:
+    """Round-trip the lock through the `pyodide-lock` package's schema where it is installed.
+
+    pyodide-lock 0.2 needs Python >= 3.12 (0.1 cannot read Pyodide 314's lock), so on
+    Python 3.11 this checks nothing and returns False.
+    """
+    try:
+        from pyodide_lock import PyodideLockSpec  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return False
+    PyodideLockSpec.from_dict(json.loads(json.dumps(lock)))
+    return True
+
+
+# --------------------------------------------------------------------------- compression
+
+
+def compressed_siblings(data: bytes, brotli_compress: Callable[[bytes], bytes]) -> dict[str, bytes]:
+    """The `.gz` and `.br` versions of a file worth serving instead of it ({suffix: bytes}).
+
+    A sibling is kept only when it is at least COMPRESS_MIN_SAVING smaller. gzip has mtime 0
+    and no file name, so the bytes depend on the content only.
+    """
+    if len(data) <= COMPRESS_MIN_SIZE:
+        return {}
+    limit = len(data) * (1 - COMPRESS_MIN_SAVING)
+    candidates = {
+        ".gz": gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0),
+        ".br": brotli_compress(data),
+    }
+    return {suffix: out for suffix, out in candidates.items() if len(out) <= limit}
+
+
+def is_compressible(relpath: str, size: int) -> bool:
+    return size > COMPRESS_MIN_SIZE and Path(relpath).suffix in COMPRESSIBLE_SUFFIXES
+
+
+class CompressionCache:
+    """Compressed siblings by content hash under build/compress/<scheme>/.
+
+    Brotli at quality 11 takes half a minute on pyodide.asm.wasm: a re-run only pays for
+    files whose content changed. Entries not used by a build are pruned after it.
+    """
+
+    def __init__(self, directory: Path, brotli_compress: Callable[[bytes], bytes]) -> None:
+        self.directory = directory
+        self.brotli_compress = brotli_compress
+        self.used: set[str] = set()
+        self.computed = 0
+        self._lock = threading.Lock()  # siblings() runs in a thread pool
+
+    def siblings(self, data: bytes) -> dict[str, bytes]:
+        key = sha256_hex(data)
+        with self._lock:
+            self.used.add(key)
+        marker = self.directory / f"{key}.done"
+        if marker.exists():
+            return {
+                suffix: (self.directory / f"{key}{suffix}").read_bytes()
+                for suffix in marker.read_text().split()
+            }
+        result = compressed_siblings(data, self.brotli_compress)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for suffix, out in result.items():
+            _write_atomic(self.directory / f"{key}{suffix}", out)
+        _write_atomic(marker, " ".join(sorted(result)).encode())
+        with self._lock:
+            self.computed += 1
+        return result
+
+    def prune(self) -> None:
+        for path in self.directory.glob("[!.]*"):
+            if path.name.split(".", 1)[0] not in self.used:
+                path.unlink()
+
+
+# --------------------------------------------------------------------------- static/
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _tree(source: Path, dest: str) -> dict[str, bytes]:
+    """Files under `source` keyed by their path under `dest`, without junk (see is_junk)."""
+    files = {}
+    for path in sorted(source.rglob("*")):
+        rel = path.relative_to(source).as_posix()
+        if path.is_file() and not is_junk(rel):
+            files[f"{dest}/{rel}"] = path.read_bytes()
+    return files
+
+
+def _npm_version(node_modules: Path, package: str) -> str:
+    return str(json.loads((node_modules / package / "package.json").read_text())["version"])
+
+
+def vendored_wheels(directory: Path) -> dict[str, bytes]:
+    """micropip and packaging from PyPI, downloaded once into `directory`, hashes checked."""
+    missing = [f for f in VENDORED_WHEELS if not (directory / f).exists()]
+    if missing:
+        step("download vendored wheels: " + ", ".join(missing))
+        run_or_fail(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-input",
+                "--only-binary=:all:",
+                "--python-version",
+                VENDORED_PYTHON_VERSION,
+                "--no-deps",
+                "-d",
+                directory,
+                *(VENDORED_WHEELS[f][0] for f in missing),
+            ]
+        )
+    wheels = {}
+    for file_name, (requirement, expected) in VENDORED_WHEELS.items():
+        data = (directory / file_name).read_bytes()
+        if sha256_hex(data) != expected:
+            (directory / file_name).unlink()
+            raise BuildError(f"{file_name} ({requirement}) does not have the pinned sha256")
+        wheels[file_name] = data
+    return wheels
+
+
+def static_files(root: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Every file of static/ but the compressed siblings, and BUILD.json's content."""
+    web = root / "web"
+    node_modules = root / "node_modules"
+    files: dict[str, bytes] = {}
+    for name in ("pytrigger.js", "worker.js"):
+        if (web / name).is_file():
+            files[f"pytrigger/{name}"] = (web / name).read_bytes()
+        else:
+            warn(f"web/{name} does not exist yet: the bundle has no {name}")
+
+    pyodide_src = node_modules / "pyodide"
+    for name in PYODIDE_RUNTIME:
+        files[f"pytrigger/pyodide/{name}"] = (pyodide_src / name).read_bytes()
+    meta = read_project_meta(root / "pyproject.toml")
+    wheel_name, wheel = build_browser_wheel(root / "pytrigger", meta)
+    wheels = {wheel_name: wheel, **vendored_wheels(root / "build" / "wheels")}
+    for name, data in wheels.items():
+        files[f"pytrigger/pyodide/{name}"] = data
+    lock = rewrite_lock(json.loads((pyodide_src / "pyodide-lock.json").read_bytes()), wheels)
+    if not check_lock_schema(lock):
+        info("pyodide-lock is not installed (needs Python >= 3.12): lock schema not cross-checked")
+    files["pytrigger/pyodide/pyodide-lock.json"] = (
+        json.dumps(lock, indent=1, sort_keys=True) + "\n"
+    ).encode()
+
+    files.update(_tree(node_modules / "@pyscript" / "core" / "dist", "pyscript"))
+    if (web / "demo").is_dir():
+        files.update(_tree(web / "demo", "demo"))
+    if (web / "dashboard").is_dir():
+        files.update(_tree(web / "dashboard", "dashboard"))
+    for name in UPLOT_FILES:
+        files[f"dashboard/{name}"] = (node_modules / "uplot" / "dist" / name).read_bytes()
+
+    build_info = {
+        "pytrigger": meta.version,
+        "wheel": {"file": wheel_name, "sha256": sha256_hex(wheel), "size": len(wheel)},
+        "vendored_wheels": {
+            name: sha256_hex(data) for name, data in sorted(wheels.items()) if name != wheel_name
+        },
+        "pyodide": _npm_version(node_modules, "pyodide"),
+        "pyodide_abi": lock["info"].get("abi_version"),
+        "pyodide_python": lock["info"].get("python"),
+        "pyscript": _npm_version(node_modules, "@pyscript/core"),
+        "uplot": _npm_version(node_modules, "uplot"),
+        "compression": COMPRESS_SCHEME,
+    }
+    return files, build_info
+
+
+def sync_tree(directory: Path, files: Mapping[str, bytes]) -> tuple[int, int]:
+    """Make `directory` hold exactly `files`; return (files written, files removed).
+
+    Unchanged files are left alone (their mtime too, so HTTP caches keep validating).
+    """
+    written = removed = 0
+    for rel, data in files.items():
+        path = directory / rel
+        if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+            continue
+        _write_atomic(path, data)
+        written += 1
+    if directory.exists():
+        for path in sorted(directory.rglob("*"), reverse=True):
+            rel = path.relative_to(directory).as_posix()
+            if path.is_file() and rel not in files:
+                path.unlink()
+                removed += 1
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+    return written, removed
+
+
+def build_static(root: Path = ROOT) -> dict[str, Any]:
+    """Build `root`/static/ (runs in the venv's python, where brotli is importable)."""
+    import brotli  # type: ignore[import-untyped,unused-ignore]
+
+    def brotli_compress(data: bytes) -> bytes:
+        return bytes(brotli.compress(data, quality=BROTLI_QUALITY))
+
+    started = time.monotonic()
+    files, build_info = static_files(root)
+    cache = CompressionCache(root / "build" / "compress" / COMPRESS_SCHEME, brotli_compress)
+    todo = [rel for rel, data in files.items() if is_compressible(rel, len(data))]
+    todo.sort(key=lambda rel: -len(files[rel]))  # the wasm first, the small files beside it
+    # brotli and zlib release the GIL: threads use every core
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        results = pool.map(lambda rel: (rel, cache.siblings(files[rel])), todo)
+        siblings = {f"{rel}{suffix}": out for rel, s in results for suffix, out in s.items()}
+    cache.prune()
+    files.update(siblings)
+    files["BUILD.json"] = (json.dumps(build_info, indent=2, sort_keys=True) + "\n").encode()
+    written, removed = sync_tree(root / "static", files)
+    info(
+        f"static/: {len(files)} files ({len(siblings)} compressed siblings, "
+        f"{cache.computed} compressed now), {written} written, {removed} removed, "
+        f"wheel {build_info['wheel']['file']} sha256 {build_info['wheel']['sha256'][:12]}…, "
+        f"{time.monotonic() - started:.1f} s"
+    )
+    return build_info
+
+
+def build() -> None:
+    step("build static/")
+    run_or_fail([VENV_PY, Path(__file__).resolve(), "_static"])
+
+
+@contextlib.contextmanager
+def exclusive() -> Iterator[None]:
+    """Hold build/.lock: two build.py runs in one tree (say a test run beside a serve) take
+    turns at set-up and build instead of racing on .venv, node_modules and static/."""
+    path = ROOT / "build" / ".lock"
+    path.parent.mkdir(exist_ok=True)
+    with path.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            info("another build.py is setting up or building in this tree: waiting for it")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield  # the lock goes with the file (also across exec: Python's files close on exec)
+
+
+def prepare(*, system_packages: bool = False) -> None:
+    """Set up, then build static/: what every command does first."""
+    with exclusive():
+        set_up(system_packages=system_packages)
+        build()
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_build(args: Sequence[str]) -> int:
+    if args:
+        raise BuildError(f"`build` takes no arguments (got {shlex.join(args)})")
+    prepare()
+    return 0
+
+
+def cmd_serve(args: Sequence[str]) -> NoReturn:
+    prepare()
+    cmd = [str(VENV_PY), "-m", "pytrigger", "serve", "--host", "127.0.0.1", "--port", "8000", *args]
+    step("serve (http://127.0.0.1:8000 unless --host/--port say otherwise)")
+    print(f"    $ {shlex.join(cmd)}", flush=True)
+    os.chdir(ROOT)
+    os.execv(cmd[0], cmd)
+
+
+def cmd_test(args: Sequence[str]) -> int:
+    prepare(system_packages=True)
+    # a fresh clone has no empty folders: lint those that exist
+    lint = [p for p in ("pytrigger", "tests", "benchmarks", "build.py") if (ROOT / p).exists()]
+    checks: list[tuple[str, list[str | Path]]] = [
+        ("ruff", [VENV_BIN / "ruff", "check", *lint]),
+        ("mypy", [VENV_BIN / "mypy", "pytrigger", "build.py"]),
+        ("pytest", [VENV_PY, "-m", "pytest", *args]),
+    ]
+    failed = []
+    for name, cmd in checks:
+        step(name)
+        started = time.monotonic()
+        code = run(cmd, stdin=subprocess.DEVNULL)
+        if name == "pytest" and code == 5:
+            print("    pytest collected no tests: that counts as a failure", flush=True)
+        info(f"{name}: exit {code} ({time.monotonic() - started:.1f} s)")
+        if code != 0:
+            failed.append(name)
+    step("summary: " + (f"FAILED: {', '.join(failed)}" if failed else "all checks passed"))
+    return 1 if failed else 0
+
+
+def machine_header() -> str:
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    mem_kb = next(
+        (int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal:")), 0
+    )
+    python = subprocess.run(
+        [VENV_PY, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+    rows = [
+        ("date (UTC)", datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")),
+        ("CPU", cpu),
+        ("cores (nproc)", str(len(os.sched_getaffinity(0)))),
+        ("memory", f"{mem_kb / 2**20:.1f} GiB"),
+        ("OS", f"{platform.system()} {platform.release()} ({platform.machine()})"),
+        ("Python", python),
+        ("Node", node.stdout.strip() or "not found"),
+        ("Pyodide", _npm_version(NODE_MODULES, "pyodide")),
+    ]
+    if CHROMIUM.exists():
+        version = subprocess.run(
+            [CHROMIUM, "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        rows.append(("Chromium", version))
+    table = "\n".join(f"| {key} | {value} |" for key, value in rows)
+    return (
+        "# Benchmarks\n\n"
+        "Written by `python3 build.py bench`; do not edit by hand. Each section names the\n"
+        "command that produced it.\n\n"
+        f"| machine | |\n|---|---|\n{table}\n"
+    )
+
+
+def cmd_bench(args: Sequence[str]) -> int:
+    if args:
+        raise BuildError(f"`bench` takes no arguments (got {shlex.join(args)})")
+    prepare()
+    sections = [machine_header()]
+    scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+    if not scripts:
+        info("no benchmarks/bench_*.py yet: BENCHMARKS.md gets the header only")
+    failed = []
+    for script in scripts:
+        rel = script.relative_to(ROOT).as_posix()
+        step(f"bench {rel}")
+        started = time.monotonic()
+        cmd = [".venv/bin/python", rel]
+        done = subprocess.run(
+            cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False, stdin=subprocess.DEVNULL
+        )
+        seconds = time.monotonic() - started
+        info(f"exit {done.returncode} ({seconds:.1f} s)")
+        if done.returncode != 0:
+            failed.append(rel)
+            continue
+        sections.append(
+            f"{done.stdout.strip()}\n\n_Produced by `{shlex.join(cmd)}` in {seconds:.1f} s._\n"
+        )
+    if failed:
+        step(f"FAILED: {', '.join(failed)}; BENCHMARKS.md left as it was")
+        return 1
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(sections))
+    step(f"wrote BENCHMARKS.md ({len(scripts)} benchmark(s))")
+    return 0
+
+
+def cmd_static(args: Sequence[str]) -> int:
+    """Internal: the static build, run by the venv's python."""
+    build_static()
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "build": cmd_build,
+    "serve": cmd_serve,
+    "test": cmd_test,
+    "bench": cmd_bench,
+    "_static": cmd_static,
+}
+
+
+def main(argv: Sequence[str]) -> int:
+    if argv and argv[0] in ("-h", "--help", "help"):
+        print(__doc__)
+        return 0
+    command, args = (argv[0], argv[1:]) if argv else ("build", [])
+    if command not in COMMANDS:
+        print(
+            f"unknown command {command!r}; expected one of: build, serve, test, bench",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        return COMMANDS[command](args)
+    except BuildError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
