@@ -8,14 +8,18 @@
 
 Set-up, shared by every command: `.venv` (created with the python running this file;
 `pip install -e '.[dev,collector]'` is skipped while a stamp holds pyproject.toml's hash),
+`.venv/lock-tool` (pyodide-lock's venv, skipped while a stamp holds its pins),
 `node_modules` (`npm ci` from the committed lock, skipped while a stamp holds the lock's
 hash) and, for `test` only, Debian's chromium and postgresql.
 
 This file runs with the system python3 before any venv exists, so only the standard library
 is imported at module level. The static build itself runs in the venv's python as the
-internal command `_static`, where brotli is importable. The pure parts -- the browser
-wheel, the lock rewrite, the compressed siblings -- are plain functions that
-tests/test_build.py imports. docs/build.md describes what comes out.
+internal command `_static`, where brotli is importable. pyodide-lock.json is written by the
+`pyodide-lock` package, which needs Python >= 3.12: set-up gives it a venv of its own,
+`.venv/lock-tool` (made with a Python >= 3.12 found on the machine), where this file runs as
+the internal command `_lock`. The pure parts -- the browser wheel, the lock check, the
+compressed siblings -- are plain functions that tests/test_build.py imports.
+docs/build.md describes what comes out.
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ import base64
 import contextlib
 import csv
 import datetime
-import email.parser
 import fcntl
 import gzip
 import hashlib
@@ -37,6 +40,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tomllib
@@ -57,6 +61,24 @@ STATIC = ROOT / "static"
 PIP_STAMP = VENV / ".pytrigger-pip.stamp"
 NPM_STAMP = NODE_MODULES / ".pytrigger-npm.stamp"
 PIP_EXTRAS = ".[dev,collector]"
+
+# pyodide-lock.json is written by the `pyodide-lock` package. 0.2.1 is the first release that
+# reads Pyodide 314's lock, and it needs Python >= 3.12 while the project runs on 3.11, so it
+# gets a venv of its own, made with the first Python >= 3.12 lock_python_candidates() finds;
+# build.py runs itself there as the internal command `_lock`. The `wheel` extra brings the
+# packaging and pkginfo that its add_wheels_to_spec imports.
+LOCK_TOOL = VENV / "lock-tool"
+LOCK_TOOL_PY = LOCK_TOOL / "bin" / "python"
+LOCK_TOOL_STAMP = LOCK_TOOL / ".pytrigger-lock-tool.stamp"
+LOCK_TOOL_MIN_PYTHON = (3, 12)
+LOCK_TOOL_REQUIREMENT = "pyodide-lock[wheel]==0.2.1"
+LOCK_TOOL_CONSTRAINTS = (  # its dependencies, pinned at the versions pip resolved
+    "attrs==26.1.0",
+    "cattrs==26.2.1",
+    "packaging==26.3",
+    "pkginfo==2.0",
+    "typing-extensions==4.16.0",
+)
 
 # The wheels PyScript mode needs (micropip installs the `packages` of a py-config), pinned
 # by version and by the sha256 of the file PyPI serves. They are the versions Pyodide 314's
@@ -223,8 +245,110 @@ def ensure_system_packages() -> None:
         raise BuildError(f"apt-get installed the packages but {', '.join(still)} is still missing")
 
 
+def _version_key(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def lock_python_candidates() -> list[Path]:
+    """Where a Python >= 3.12 for the lock tool may be, in the order they are tried:
+    python3.13 and python3.12 on PATH, pyenv's installs (newest first), Debian's
+    /usr/bin/python3.1x (newest first), and last the python running this file."""
+    found = [Path(p) for p in map(shutil.which, ("python3.13", "python3.12")) if p]
+    pyenv_roots = [os.environ.get("PYENV_ROOT"), str(Path.home() / ".pyenv"), "/root/.pyenv"]
+    for root in dict.fromkeys(r for r in pyenv_roots if r):
+        try:
+            installs = list(Path(root, "versions").glob("3.1[2-9]*"))
+        except OSError:  # an unreadable /root as another user
+            continue
+        installs.sort(key=lambda p: _version_key(p.name), reverse=True)
+        found += [p / "bin" / "python3" for p in installs if (p / "bin" / "python3").is_file()]
+    found += sorted(
+        Path("/usr/bin").glob("python3.1[2-9]"), key=lambda p: _version_key(p.name), reverse=True
+    )
+    found.append(Path(sys.executable))
+    return list(dict.fromkeys(found))
+
+
+def python_version(python: Path) -> tuple[int, ...] | None:
+    """The version of `python` if it runs and can make a venv (Debian's python3.x needs
+    python3.x-venv for that); None otherwise, say for a pyenv shim of a version not selected."""
+    probe = "import sys, venv, ensurepip; print(*sys.version_info[:3])"
+    try:
+        done = subprocess.run(
+            [python, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    try:
+        return tuple(int(part) for part in done.stdout.split()) if done.returncode == 0 else None
+    except ValueError:
+        return None
+
+
+def find_lock_python(candidates: Iterable[Path] | None = None) -> tuple[Path, tuple[int, ...]]:
+    """The first candidate (lock_python_candidates by default) that is a Python >= 3.12."""
+    tried = []
+    for python in lock_python_candidates() if candidates is None else candidates:
+        version = python_version(python)
+        if version is not None and version >= LOCK_TOOL_MIN_PYTHON:
+            return python, version
+        found = ".".join(map(str, version)) if version else "does not run, or has no venv"
+        tried.append(f"{python} ({found})")
+    raise BuildError(
+        "writing pyodide-lock.json needs Python >= 3.12 (for the pyodide-lock package), "
+        "with venv and ensurepip, and none was found. Tried:\n    "
+        + "\n    ".join(tried or ["nothing"])
+        + "\nInstall one with pyenv (Debian 12 packages no python3.12), then run the build again:"
+        "\n    pyenv install 3.12"
+        "\n(pyenv: https://github.com/pyenv/pyenv#installation; the version need not be "
+        "selected: build.py looks in $PYENV_ROOT/versions/). On Debian 13 or later: "
+        "sudo apt-get install -y python3.13-venv"
+    )
+
+
+def lock_tool_stamp() -> str:
+    return " ".join((LOCK_TOOL_REQUIREMENT, *LOCK_TOOL_CONSTRAINTS)) + "\n"
+
+
+def ensure_lock_tool() -> Path:
+    """Create .venv/lock-tool with pyodide-lock in it, unless the stamp says it is current;
+    return its python."""
+    expected = lock_tool_stamp()
+    if LOCK_TOOL_PY.exists() and subprocess.run([LOCK_TOOL_PY, "-c", ""], check=False).returncode:
+        warn(f"{LOCK_TOOL} is broken (its python does not run): recreating it")
+    elif LOCK_TOOL_PY.exists() and _stamp_matches(LOCK_TOOL_STAMP, expected):
+        return LOCK_TOOL_PY
+    python, version = find_lock_python()
+    step(
+        f"create {LOCK_TOOL.relative_to(ROOT)} with {python} (Python {'.'.join(map(str, version))})"
+        f" and pip install {LOCK_TOOL_REQUIREMENT}"
+    )
+    shutil.rmtree(LOCK_TOOL, ignore_errors=True)
+    run_or_fail([python, "-m", "venv", LOCK_TOOL])
+    constraints = LOCK_TOOL / "constraints.txt"
+    constraints.write_text("".join(f"{pin}\n" for pin in LOCK_TOOL_CONSTRAINTS))
+    run_or_fail(
+        [
+            LOCK_TOOL_PY,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-input",
+            "--progress-bar",
+            "off",
+            "--constraint",
+            constraints,
+            LOCK_TOOL_REQUIREMENT,
+        ]
+    )
+    LOCK_TOOL_STAMP.write_text(expected)
+    return LOCK_TOOL_PY
+
+
 def set_up(*, system_packages: bool = False) -> None:
     ensure_venv()
+    ensure_lock_tool()
     ensure_node_modules()
     if system_packages:
         ensure_system_packages()
@@ -347,93 +471,89 @@ def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _wheel_metadata(zf: zipfile.ZipFile) -> str:
-    for name in zf.namelist():
-        parts = name.split("/")
-        if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
-            return zf.read(name).decode("utf-8")
-    raise BuildError("wheel has no .dist-info/METADATA")
+def write_lock(source: Path, wheel_dir: Path, output: Path) -> None:
+    """Write the bundle's lock with the `pyodide-lock` package (the `_lock` command).
 
-
-def lock_entry_for_wheel(file_name: str, data: bytes) -> dict[str, Any]:
-    """A pyodide-lock.json package entry for a pure-Python wheel.
-
-    `imports` are the wheel's top-level packages and modules (Pyodide maps an import to a
-    package with them); `depends` are its unconditional Requires-Dist (extras and markers
-    are not evaluated: a wheel we ship must not need them).
-    """
-    if not re.fullmatch(r"[^-]+-[^-]+(-\d[^-]*)?-py3-none-any\.whl", file_name):
-        raise BuildError(f"{file_name}: not a pure-Python (py3-none-any) wheel file name")
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        metadata = _wheel_metadata(zf)
-        imports = set()
-        for name in zf.namelist():
-            first, _, rest = name.partition("/")
-            if first.endswith((".dist-info", ".data")):
-                continue
-            if rest and first.isidentifier():
-                imports.add(first)
-            elif not rest and first.endswith(".py") and first[:-3].isidentifier():
-                imports.add(first[:-3])
-    headers = email.parser.HeaderParser().parsestr(metadata)
-    if not headers["Name"] or not headers["Version"]:
-        raise BuildError(f"{file_name}: METADATA lacks Name or Version")
-    depends = [
-        canonical_name(re.split(r"[\s\[(<>=!~;]", value, maxsplit=1)[0])
-        for value in headers.get_all("Requires-Dist", [])
-        if ";" not in value
-    ]
-    return {
-        "name": headers["Name"],
-        "version": headers["Version"],
-        "file_name": file_name,
-        "install_dir": "site",
-        "sha256": sha256_hex(data),
-        "package_type": "package",
-        "imports": sorted(imports),
-        "depends": sorted(depends),
-        "unvendored_tests": False,
-    }
-
-
-def rewrite_lock(
-    lock: Mapping[str, Any], wheels: Mapping[str, bytes], shipped: Iterable[str] = ()
-) -> dict[str, Any]:
-    """Pyodide's lock, listing exactly what the bundle ships.
-
-    Keeps every top-level field but `packages` (notably `info`, whose `abi_version` the
-    runtime checks), keeps the package entries whose `file_name` is in `shipped` (the
-    npm package ships none of its 357 wheels, so in practice none), and adds an entry with
-    its sha256 for each of `wheels` ({file name: bytes}), replacing an entry of the same
-    name. Pyodide's loadPackage fetches each file with that hash as its integrity.
-    """
-    shipped_files = set(shipped) | set(wheels)
-    packages = {
-        key: entry
-        for key, entry in lock["packages"].items()
-        if entry.get("file_name") in shipped_files and entry["file_name"] not in wheels
-    }
-    for file_name, data in sorted(wheels.items()):
-        entry = lock_entry_for_wheel(file_name, data)
-        packages[canonical_name(entry["name"])] = entry
-    for key, entry in packages.items():
-        if missing := [dep for dep in entry.get("depends", []) if dep not in packages]:
-            raise BuildError(f"{key} depends on {', '.join(missing)}, which the bundle lacks")
-    return {**lock, "packages": dict(sorted(packages.items()))}
-
-
-def check_lock_schema(lock: Mapping[str, Any]) -> bool:
-    """Round-trip the lock through the `pyodide-lock` package's schema where it is installed.
-
-    pyodide-lock 0.2 needs Python >= 3.12 (0.1 cannot read Pyodide 314's lock), so on
-    Python 3.11 this checks nothing and returns False.
+    Runs in the lock tool's venv (Python >= 3.12, see ensure_lock_tool). The entries of
+    `source` -- Pyodide's own lock, none of whose wheels we ship -- are dropped first, so the
+    dependencies of the wheels added are checked against what the folder holds; then every
+    wheel of `wheel_dir` is added with `add_wheels_to_spec`, which reads name, version,
+    imports and dependencies (markers evaluated for Pyodide's platform) from the wheel and
+    hashes the file. `info` and the top-level `tool` are kept as they are.
     """
     try:
         from pyodide_lock import PyodideLockSpec  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return False
-    PyodideLockSpec.from_dict(json.loads(json.dumps(lock)))
-    return True
+        from pyodide_lock.utils import (  # type: ignore[import-not-found,unused-ignore]
+            add_wheels_to_spec,
+        )
+    except ImportError as error:
+        raise BuildError(
+            f"`_lock` needs the pyodide-lock package ({error}): it runs in {LOCK_TOOL_PY}"
+        ) from error
+    wheels = sorted(wheel_dir.glob("*.whl"))
+    if not wheels:
+        raise BuildError(f"{wheel_dir} holds no wheels to lock")
+    spec = PyodideLockSpec.from_json(source)
+    spec.packages = {}  # the bundle ships none of Pyodide's wheels: it lists ours only
+    try:
+        spec = add_wheels_to_spec(spec, wheels, base_path=wheel_dir)
+        spec.check_wheel_filenames()
+    except (RuntimeError, ValueError) as error:  # a dependency not shipped, a bad wheel name
+        raise BuildError(f"pyodide-lock refused the wheels: {error}") from error
+    spec.to_json(output, indent=1)
+
+
+def pyodide_lock_json(
+    source: Path, wheels: Mapping[str, bytes], lock_python: Path = LOCK_TOOL_PY
+) -> bytes:
+    """The lock of a folder holding `wheels` ({file name: bytes}), from Pyodide's `source`.
+
+    Writes the wheels to a temporary folder and runs `build.py _lock` there with the lock
+    tool's python (`lock_python`); checks the result with check_lock before returning it.
+    """
+    if not lock_python.exists():
+        raise BuildError(
+            f"{lock_python} does not exist: `python3 build.py` sets up the lock tool first"
+        )
+    with tempfile.TemporaryDirectory(prefix="pytrigger-lock-") as tmp:
+        folder = Path(tmp) / "pyodide"
+        folder.mkdir()
+        for name, data in wheels.items():
+            (folder / name).write_bytes(data)
+        output = Path(tmp) / "pyodide-lock.json"
+        script = Path(__file__).resolve()
+        cmd: list[str | Path] = [lock_python, script, "_lock", source, folder, output]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise BuildError(
+                f"writing pyodide-lock.json failed ({shlex.join(map(str, cmd))}):\n"
+                + (done.stderr or done.stdout).strip()
+            )
+        data = output.read_bytes()
+    check_lock(json.loads(data), wheels)
+    return data
+
+
+def check_lock(lock: Mapping[str, Any], wheels: Mapping[str, bytes]) -> None:
+    """Fail unless `lock` lists exactly `wheels`, each as Pyodide must find it: by its plain
+    file name (in the lock's folder), with its sha256, into site-packages, and with every
+    dependency one of them."""
+    packages: Mapping[str, Any] = lock["packages"]
+    by_file = {entry["file_name"]: key for key, entry in packages.items()}
+    if sorted(by_file) != sorted(wheels) or len(by_file) != len(packages):
+        raise BuildError(f"the lock lists {sorted(by_file)}, the folder holds {sorted(wheels)}")
+    for key, entry in packages.items():
+        problems = []
+        if key != canonical_name(entry["name"]):
+            problems.append(f"its key is not its canonical name {entry['name']!r}")
+        if entry["sha256"] != sha256_hex(wheels[entry["file_name"]]):
+            problems.append("its sha256 is not the wheel's")
+        if (entry["install_dir"], entry["package_type"]) != ("site", "package"):
+            problems.append("it is not a package installed to site-packages")
+        if missing := [dep for dep in entry["depends"] if dep not in packages]:
+            problems.append(f"it depends on {', '.join(missing)}, which the bundle lacks")
+        if problems:
+            raise BuildError(f"pyodide-lock.json entry {key!r}: {'; '.join(problems)}")
 
 
 # --------------------------------------------------------------------------- compression
@@ -573,12 +693,9 @@ def static_files(root: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
     wheels = {wheel_name: wheel, **vendored_wheels(root / "build" / "wheels")}
     for name, data in wheels.items():
         files[f"pytrigger/pyodide/{name}"] = data
-    lock = rewrite_lock(json.loads((pyodide_src / "pyodide-lock.json").read_bytes()), wheels)
-    if not check_lock_schema(lock):
-        info("pyodide-lock is not installed (needs Python >= 3.12): lock schema not cross-checked")
-    files["pytrigger/pyodide/pyodide-lock.json"] = (
-        json.dumps(lock, indent=1, sort_keys=True) + "\n"
-    ).encode()
+    lock_json = pyodide_lock_json(pyodide_src / "pyodide-lock.json", wheels)
+    files["pytrigger/pyodide/pyodide-lock.json"] = lock_json
+    lock = json.loads(lock_json)
 
     files.update(_tree(node_modules / "@pyscript" / "core" / "dist", "pyscript"))
     if (web / "demo").is_dir():
@@ -809,12 +926,24 @@ def cmd_static(args: Sequence[str]) -> int:
     return 0
 
 
+def cmd_lock(args: Sequence[str]) -> int:
+    """Internal: write a lock with the pyodide-lock package, run by the lock tool's python."""
+    if len(args) != 3:
+        raise BuildError("usage: build.py _lock SOURCE_LOCK WHEEL_DIR OUTPUT")
+    if sys.version_info < LOCK_TOOL_MIN_PYTHON:
+        raise BuildError(f"`_lock` needs Python >= 3.12: it runs in {LOCK_TOOL_PY}")
+    source, wheel_dir, output = map(Path, args)
+    write_lock(source, wheel_dir, output)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "build": cmd_build,
     "serve": cmd_serve,
     "test": cmd_test,
     "bench": cmd_bench,
     "_static": cmd_static,
+    "_lock": cmd_lock,
 }
 
 

@@ -1,5 +1,6 @@
-"""build.py's pure parts -- the browser wheel, the lock rewrite, compression -- and the bundle
-it writes to static/ (checked when a build has run, as `python3 build.py test` does first).
+"""build.py's pure parts -- the browser wheel, the lock (written by the pyodide-lock package in
+build.py's lock tool venv), compression -- and the bundle it writes to static/ (checked when a
+build has run, as `python3 build.py test` does first).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"
@@ -206,6 +208,43 @@ def test_is_browser_file_doctest() -> None:
 # --------------------------------------------------------------------------- pyodide-lock.json
 
 
+def test_lock_tool_finder_finds_a_python_of_at_least_3_12() -> None:
+    """This machine has one (pyenv's 3.12 and 3.13, also on CI), though python3 is 3.11."""
+    python, version = build.find_lock_python()
+    assert version >= (3, 12)
+    done = subprocess.run(
+        [python, "-c", "import sys; print(*sys.version_info[:3])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert tuple(int(part) for part in done.stdout.split()) == version
+
+
+def test_lock_tool_finder_skips_shims_and_old_pythons(tmp_path: Path) -> None:
+    def script(name: str, body: str) -> Path:
+        path = tmp_path / name
+        path.write_text(f"#!/bin/sh\n{body}\n")
+        path.chmod(0o755)
+        return path
+
+    # what `python3.12` on PATH is here: a pyenv shim of a version that is not selected
+    shim = script("python3.12", "echo 'pyenv: python3.12: command not found' >&2; exit 127")
+    old = script("python3.11", "echo 3 11 9")
+    real, version = build.find_lock_python()
+    assert build.find_lock_python([shim, old, tmp_path / "gone", real]) == (real, version)
+    with pytest.raises(
+        build.BuildError, match=r"(?s)python3\.11 \(3\.11\.9\).*pyenv install 3\.12"
+    ):
+        build.find_lock_python([shim, old])
+
+
+@pytest.fixture(scope="module")
+def lock_python() -> Path:
+    """The lock tool's python: .venv/lock-tool, as the build sets it up (created if missing)."""
+    return Path(build.ensure_lock_tool())
+
+
 def pyodide_like_lock() -> dict[str, Any]:
     def entry(name: str, file_name: str) -> dict[str, Any]:
         return {
@@ -233,66 +272,119 @@ def pyodide_like_lock() -> dict[str, Any]:
             "six": entry("six", "six-1.0-py2.py3-none-any.whl"),
             "pytrigger": entry("pytrigger", "pytrigger-0.0.1-py3-none-any.whl"),
         },
-        "tool": {},
+        "tool": {"example": {"kept": True}},
     }
 
 
-def test_lock_lists_our_wheel_with_its_sha256(tmp_path: Path) -> None:
+def source_lock(tmp_path: Path) -> Path:
+    path = tmp_path / "source-lock.json"
+    path.write_text(json.dumps(pyodide_like_lock()))
+    return path
+
+
+def make_wheel(
+    name: str, files: dict[str, str], requires: tuple[str, ...] = (), tag: str = "py3-none-any"
+) -> tuple[str, bytes]:
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", "Version: 1.0"]
+    lines += [f"Requires-Dist: {requirement}" for requirement in requires]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for path, text in files.items():
+            zf.writestr(path, text)
+        zf.writestr(f"{name}-1.0.dist-info/METADATA", "\n".join(lines) + "\n")
+        zf.writestr(f"{name}-1.0.dist-info/WHEEL", f"Wheel-Version: 1.0\nTag: {tag}\n")
+    return f"{name}-1.0-{tag}.whl", buffer.getvalue()
+
+
+def test_lock_lists_our_wheel_as_the_pyodide_lock_package_writes_it(
+    tmp_path: Path, lock_python: Path
+) -> None:
     file_name, wheel = build.build_browser_wheel(make_package(tmp_path), META)
-    lock = build.rewrite_lock(pyodide_like_lock(), {file_name: wheel})
+    data = build.pyodide_lock_json(source_lock(tmp_path), {file_name: wheel}, lock_python)
+    lock = json.loads(data)
     assert lock["info"] == pyodide_like_lock()["info"]
+    assert lock["tool"] == pyodide_like_lock()["tool"]
+    # Pyodide's entries are gone (their wheels are not shipped), the old pytrigger replaced
     assert lock["packages"] == {
         "pytrigger": {
             "name": "pytrigger",
             "version": "1.2.3",
-            "file_name": file_name,
+            "file_name": file_name,  # beside the lock: no folder, no URL
             "install_dir": "site",
             "sha256": sha256(wheel),
             "package_type": "package",
             "imports": ["pytrigger"],
             "depends": [],
             "unvendored_tests": False,
+            "tool": {},
         }
     }
 
 
-def test_lock_drops_wheels_not_shipped_and_keeps_those_shipped(tmp_path: Path) -> None:
-    file_name, wheel = build.build_browser_wheel(make_package(tmp_path), META)
-    shipped = ["six-1.0-py2.py3-none-any.whl"]
-    lock = build.rewrite_lock(pyodide_like_lock(), {file_name: wheel}, shipped)
-    assert sorted(lock["packages"]) == ["pytrigger", "six"]
-    assert lock["packages"]["six"] == pyodide_like_lock()["packages"]["six"]
-    assert "numpy" not in lock["packages"]
-    # the old pytrigger entry (another file name) is replaced, not kept beside ours
-    assert lock["packages"]["pytrigger"]["file_name"] == file_name
+def test_lock_dependencies_follow_requires_dist_for_pyodide(
+    tmp_path: Path, lock_python: Path
+) -> None:
+    wheels = dict(
+        [
+            build.build_browser_wheel(make_package(tmp_path), META),
+            make_wheel(
+                "needy",
+                {"needy/__init__.py": "", "one_module.py": ""},
+                requires=(
+                    "PyTrigger>=1",
+                    "pytest; extra == 'test'",  # an extra: not a dependency of the bundle
+                    "pywin32; sys_platform == 'win32'",  # not for Pyodide
+                ),
+            ),
+        ]
+    )
+    lock = json.loads(build.pyodide_lock_json(source_lock(tmp_path), wheels, lock_python))
+    assert sorted(lock["packages"]) == ["needy", "pytrigger"]
+    needy = lock["packages"]["needy"]
+    assert needy["depends"] == ["pytrigger"]
+    assert sorted(needy["imports"]) == ["needy", "one_module"]
+    assert needy["sha256"] == sha256(wheels["needy-1.0-py3-none-any.whl"])
 
 
-def test_lock_refuses_a_wheel_whose_dependency_is_not_shipped(tmp_path: Path) -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("needy/__init__.py", "")
-        zf.writestr(
-            "needy-1.0.dist-info/METADATA",
-            "Metadata-Version: 2.1\nName: needy\nVersion: 1.0\n"
-            "Requires-Dist: Missing_Dep>=2\nRequires-Dist: pytest; extra == 'test'\n",
-        )
-    entry = build.lock_entry_for_wheel("needy-1.0-py3-none-any.whl", buffer.getvalue())
-    assert entry["depends"] == ["missing-dep"]  # extras are not dependencies of the bundle
-    with pytest.raises(build.BuildError, match="missing-dep"):
-        build.rewrite_lock(pyodide_like_lock(), {"needy-1.0-py3-none-any.whl": buffer.getvalue()})
+def test_lock_refuses_a_dependency_the_bundle_does_not_ship(
+    tmp_path: Path, lock_python: Path
+) -> None:
+    # six is in Pyodide's lock, but its wheel is not in the folder: the entries are pruned
+    # before ours are added, so the dependency counts as missing
+    wheels = dict([make_wheel("needy", {"needy/__init__.py": ""}, requires=("six",))])
+    with pytest.raises(build.BuildError, match="six"):
+        build.pyodide_lock_json(source_lock(tmp_path), wheels, lock_python)
 
 
-def test_lock_entry_finds_top_level_modules() -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("one_module.py", "")
-        zf.writestr("pkg/__init__.py", "")
-        zf.writestr("two-1.0.data/scripts/x", "")
-        zf.writestr("two-1.0.dist-info/METADATA", "Name: two\nVersion: 1.0\n")
-    entry = build.lock_entry_for_wheel("two-1.0-py3-none-any.whl", buffer.getvalue())
-    assert entry["imports"] == ["one_module", "pkg"]
-    with pytest.raises(build.BuildError, match="pure-Python"):
-        build.lock_entry_for_wheel("two-1.0-cp314-cp314-emscripten.whl", buffer.getvalue())
+def test_lock_refuses_a_wheel_built_for_another_platform(tmp_path: Path, lock_python: Path) -> None:
+    wheels = dict([make_wheel("native", {"native/__init__.py": ""}, tag="cp312-cp312-win_amd64")])
+    with pytest.raises(build.BuildError, match="native"):
+        build.pyodide_lock_json(source_lock(tmp_path), wheels, lock_python)
+
+
+def test_check_lock_refuses_entries_pyodide_could_not_load() -> None:
+    wheels = dict([make_wheel("one", {"one/__init__.py": ""})])
+    entry = {
+        "name": "one",
+        "version": "1.0",
+        "file_name": "one-1.0-py3-none-any.whl",
+        "install_dir": "site",
+        "sha256": sha256(wheels["one-1.0-py3-none-any.whl"]),
+        "package_type": "package",
+        "imports": ["one"],
+        "depends": [],
+    }
+    build.check_lock({"packages": {"one": entry}}, wheels)
+    for change, message in (
+        ({"sha256": "0" * 64}, "sha256"),
+        ({"depends": ["two"]}, "two"),
+        ({"install_dir": "dynlib"}, "site-packages"),
+        ({"file_name": "wheels/one-1.0-py3-none-any.whl"}, "the folder holds"),
+    ):
+        with pytest.raises(build.BuildError, match=message):
+            build.check_lock({"packages": {"one": {**entry, **change}}}, wheels)
+    with pytest.raises(build.BuildError, match="the folder holds"):
+        build.check_lock({"packages": {}}, wheels)
 
 
 # --------------------------------------------------------------------------- compression
@@ -364,14 +456,29 @@ def test_bundle_lock_matches_the_files_it_ships() -> None:
     lock = json.loads((BUNDLE / "pyodide-lock.json").read_text())
     build_info = json.loads((STATIC / "BUILD.json").read_text())
     assert lock["info"]["abi_version"] == build_info["pyodide_abi"]
+    npm_lock = ROOT / "node_modules" / "pyodide" / "pyodide-lock.json"
+    if npm_lock.exists():
+        assert lock["info"] == json.loads(npm_lock.read_text())["info"]
     wheels = sorted(p.name for p in BUNDLE.glob("*.whl"))
     assert sorted(entry["file_name"] for entry in lock["packages"].values()) == wheels
-    for entry in lock["packages"].values():
-        assert sha256((BUNDLE / entry["file_name"]).read_bytes()) == entry["sha256"]
+    assert sorted(lock["packages"]) == ["micropip", "packaging", "pytrigger"]
+    for key, entry in lock["packages"].items():
+        name, version = entry["file_name"].split("-")[:2]
+        assert entry == {
+            "name": key,
+            "version": version,
+            "file_name": f"{name}-{version}-py3-none-any.whl",
+            "install_dir": "site",
+            "sha256": sha256((BUNDLE / entry["file_name"]).read_bytes()),
+            "package_type": "package",
+            "imports": [key],
+            "depends": [],
+            "unvendored_tests": False,
+            "tool": {},
+        }
     wheel = build_info["wheel"]
     assert lock["packages"]["pytrigger"]["file_name"] == wheel["file"]
     assert sha256((BUNDLE / wheel["file"]).read_bytes()) == wheel["sha256"]
-    assert {"micropip", "packaging", "pytrigger"} <= set(lock["packages"])
 
 
 @needs_build
@@ -455,23 +562,22 @@ def bundle_server(tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.e2e
 @needs_build
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
 @pytest.mark.timeout(180)
-def test_chromium_loads_the_wheel_and_checks_its_integrity(bundle_server: str) -> None:
+def test_chromium_loads_the_wheel_and_checks_its_integrity(
+    bundle_server: str, browser: Browser
+) -> None:
     """Pyodide fetches our wheel with the lock's sha256 as its integrity: the real bundle
     loads; a lock whose hash does not match the wheel makes the load fail."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM))
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(120_000)
-            page.goto(f"{bundle_server}/index.html")
-            good = page.evaluate("base => boot(base)", f"{bundle_server}/good/")
-            assert good == {"loaded": "pytrigger", "errors": []}
-            page.goto(f"{bundle_server}/index.html")
-            bad = page.evaluate("base => boot(base)", f"{bundle_server}/bad/")
-            assert bad["loaded"] is None
-            assert any("pytrigger" in error for error in bad["errors"]), bad
-        finally:
-            browser.close()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(f"{bundle_server}/index.html")
+        good = page.evaluate("base => boot(base)", f"{bundle_server}/good/")
+        assert good == {"loaded": "pytrigger", "errors": []}
+        page.goto(f"{bundle_server}/index.html")
+        bad = page.evaluate("base => boot(base)", f"{bundle_server}/bad/")
+        assert bad["loaded"] is None
+        assert any("pytrigger" in error for error in bad["errors"]), bad
+    finally:
+        context.close()
