@@ -1,0 +1,355 @@
+"""The messages between the shim (``web/pytrigger.js``) and the engine, sans-IO.
+
+:class:`Session` is h11-shaped: a message (a decoded JSON object) goes in,
+the messages to send back come out.  It reads no clock, keeps no timer and
+imports nothing from the browser: the glue (:mod:`pytrigger.worker` in a Web
+Worker, :mod:`pytrigger.pyscript` on the page) stamps every message with the
+page's ``now`` and keeps the one timer the ``deadline`` message asks for.  The
+same code runs on CPython (``tests/test_protocol.py``, with fake time) and on
+Pyodide.
+
+Theory of operation
+-------------------
+A session goes through three states::
+
+    new ──init──▶ replaying ──events(replay)──▶ live
+     │              │
+     └── init with an invalid config ──▶ failed (inert: every message ignored)
+
+* ``init`` carries the config; the session answers ``ready`` (or ``error``).
+  The engine's clock does not move yet: the shim still holds the events it
+  buffered while the runtime booted, and they are earlier than ``now``.
+* The shim answers ``ready`` with one ``events`` message flagged ``replay``:
+  the buffered events, oldest first.  Their decisions, and those of the
+  deadlines that fell during the boot, go out flagged ``replayed``.  Only
+  now does the session report a ``deadline`` (ticks before it are ignored).
+  When the page asked for ``stats`` during the boot, the replay comes in
+  parts, each but the last with ``"final": false`` and ``"until": t`` (the
+  moment of the call, handled up to there), each followed by its ``stats``
+  request: the answers see exactly the calls made before them.
+* Live: ``events`` (discrete ones at once, continuous ones once a frame) and
+  ``tick`` (the glue's timer reached the deadline).  An event that comes in
+  after a tick already moved the clock past its ``t`` (it was in flight) is
+  handled at the clock's time; one whose ``t`` is before the previous event's
+  is malformed (the shim keeps ``t`` non-decreasing), dropped and counted,
+  exactly as ``pytrigger simulate`` skips such a line.
+
+Messages in (each with ``now``, page ms)::
+
+    {"type": "init", "config": {...}, "unitId": "u1" | null, "dropped": 0, ...}
+    {"type": "events", "events": [<trace format v1>...], "replay": false}
+                 # the replay also carries the shim's buffer drops: "dropped": {"pointermove": 3}
+                 # and, when in parts, "final": false and "until": t on all but the last
+    {"type": "tick"}
+    {"type": "dismiss", "trigger": "id"}          # = an event {"type": "dismiss", "name": id}
+    {"type": "goal", "name": "signup"}            # = an event {"type": "goal", "name": ...}
+    {"type": "consent", "granted": true}          # = an event {"type": "consent", "state": ...}
+    {"type": "stats", "id": 3}
+
+Messages out::
+
+    {"type": "ready", "version": "0.1.0"}
+    {"type": "error", "message": "triggers[0].when: missing", "path": "triggers[0].when"}
+    {"type": "decisions", "replayed": false, "decisions": [
+        {"t": 812.5, "trigger": "card", "kind": "fire", "reason": null,
+         "variant": null, "segment": null, "action": {"show": "#reco"}}]}
+    {"type": "deadline", "at": 1300.0 | null}      # for the glue's timer
+    {"type": "consent", "granted": true}           # acknowledged, in order
+    {"type": "stats", "id": 3, "stats": {...}}
+
+>>> session = Session()
+>>> session.handle({"type": "init", "now": 900.0, "config": {"version": 1, "triggers": [
+...     {"id": "card", "target": ".card", "when": {"signal": "dwell_ms", "gte": 500}}]}})
+... # doctest: +ELLIPSIS
+[{'type': 'ready', 'version': '...'}]
+>>> out = session.handle({"type": "events", "replay": True, "now": 1000.0, "events": [
+...     {"t": 100.0, "type": "pointerenter", "targets": ["card"]}]})
+>>> [(m["type"], m.get("replayed")) for m in out]
+[('decisions', True), ('deadline', None)]
+>>> out[0]["decisions"][0]["t"], out[1]["at"]
+(600.0, 30600.0)
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from importlib import metadata
+from typing import Any, Literal
+
+from pytrigger.config import load_config
+from pytrigger.decisions import Decision
+from pytrigger.engine import Engine
+from pytrigger.errors import ConfigError, EventError
+from pytrigger.events import parse_event
+from pytrigger.triggers import Action, ClassAction, ShowAction, ToastAction
+
+__all__ = ["Session", "action_json", "decision_json", "package_version"]
+
+Message = dict[str, Any]
+State = Literal["new", "replaying", "live", "failed"]
+
+#: API calls that are events of the trace format: message field -> event field
+_API_EVENTS: dict[str, tuple[str, str]] = {
+    "dismiss": ("trigger", "name"),
+    "goal": ("name", "name"),
+    "consent": ("granted", "state"),
+}
+
+
+def package_version() -> str:
+    """The installed pytrigger's version (the wheel's, in the browser)."""
+    try:
+        return metadata.version("pytrigger")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def action_json(action: Action | None) -> dict[str, Any] | None:
+    """An action as the shim applies it.
+
+    >>> action_json(ClassAction(add="glow", on=".card"))
+    {'class': {'add': 'glow', 'on': '.card'}}
+    """
+    if action is None:
+        return None
+    if isinstance(action, ShowAction):
+        return {"show": action.selector}
+    if isinstance(action, ClassAction):
+        return {"class": {"add": action.add, "on": action.on}}
+    if isinstance(action, ToastAction):
+        return {"toast": {"title": action.title, "body": action.body, "cta": action.cta}}
+    raise TypeError(f"not an action: {action!r}")
+
+
+def decision_json(decision: Decision) -> dict[str, Any]:
+    """One decision as the shim receives it (every field present)."""
+    return {
+        "t": decision.t,
+        "trigger": decision.trigger,
+        "kind": decision.kind,
+        "reason": decision.reason,
+        "variant": decision.variant,
+        "segment": decision.segment,
+        "action": action_json(decision.action),
+    }
+
+
+class Session:
+    """One page session's engine behind the shim's message protocol.
+
+    ``handle`` never raises on what the page sends: a malformed message or
+    event is dropped and counted in :attr:`dropped` (by reason)."""
+
+    def __init__(self) -> None:
+        self.state: State = "new"
+        self.engine: Engine | None = None
+        #: what was dropped, by reason (the shim's own buffer drops included)
+        self.dropped: Counter[str] = Counter()
+        #: decisions sent, by (trigger, variant, kind or "suppressed:<reason>")
+        self.counts: Counter[tuple[str, str | None, str]] = Counter()
+        self.goals: Counter[str] = Counter()
+        self._clock = 0.0  # the engine's time: last event or tick handled
+        self._last_event_t: float | None = None
+        self._deadline: float | None = None
+        self._deadline_sent = False
+        self._early: list[Message] = []
+
+    # -- the one entry point -----------------------------------------------
+    def handle(self, message: object) -> list[Message]:
+        """Handle one message from the shim; return the messages to send back."""
+        if not isinstance(message, dict):
+            self.dropped["message: expected an object"] += 1
+            return []
+        kind = message.get("type")
+        now = message.get("now")
+        if not _is_time(now):
+            self.dropped["message: now missing"] += 1
+            return []
+        assert isinstance(now, int | float)
+        now = float(now)
+        if self.state == "failed":
+            return []
+        if kind == "init":
+            return self._init(message, now)
+        if self.state == "new":
+            self.dropped["message: before init"] += 1
+            return []
+        if kind == "stats":
+            return [{"type": "stats", "id": message.get("id"), "stats": self.stats()}]
+        out: list[Message] = []
+        if kind == "events":
+            events = message.get("events")
+            if not isinstance(events, list):
+                self.dropped["events: expected a list"] += 1
+                return []
+            replay = self.state == "replaying"
+            if replay != bool(message.get("replay")):
+                # the batches right after init are the replay, and only those
+                self.dropped["events: replay out of order"] += 1
+                return []
+            final = not replay or message.get("final", True) is not False
+            until = message.get("until")
+            if not final and isinstance(until, int | float) and _is_time(until):
+                now = min(now, float(until))  # a part of the replay: up to its end
+            elif not final:
+                now = self._clock
+            self._emit(self._feed(events, now), replay, out)
+            if replay:
+                for reason, count in _dropped_by_shim(message.get("dropped")).items():
+                    self.dropped[reason] += count
+            if replay and final:
+                self.state = "live"
+                for early in self._early:  # API calls that came before the replay
+                    out.extend(self.handle(early))
+                self._early.clear()
+        elif kind == "tick":
+            if self.state != "live":
+                return []  # the clock starts once the boot's events are in
+            self._emit(self._advance(now), False, out)
+        elif isinstance(kind, str) and kind in _API_EVENTS:
+            if self.state == "replaying":
+                self._early.append(message)  # after the boot's events, in order
+                return []
+            field, event_field = _API_EVENTS[kind]
+            event = {"type": kind, "t": now, event_field: message.get(field)}
+            self._emit(self._feed([event], now), False, out)
+            if kind == "consent" and isinstance(message.get("granted"), bool):
+                out.append({"type": "consent", "granted": message["granted"]})
+        else:
+            self.dropped["message: unknown type"] += 1
+            return []
+        self._report_deadline(out)
+        return out
+
+    # -- local aggregates --------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """Local counts of this page session: per trigger and arm, the
+        decisions taken (suppressed ones by reason), dismissals and goals;
+        plus what was dropped.  Nothing here leaves the page by itself."""
+        triggers: dict[str, dict[str, Any]] = {}
+        for (trigger, variant, kind), count in sorted(
+            self.counts.items(), key=lambda item: (item[0][0], item[0][1] or "", item[0][2])
+        ):
+            key = trigger if variant is None else f"{trigger}:{variant}"
+            entry = triggers.setdefault(
+                key, {"trigger": trigger, "variant": variant, "suppressed": {}}
+            )
+            if kind.startswith("suppressed:"):
+                entry["suppressed"][kind.split(":", 1)[1]] = count
+            else:
+                entry[kind] = count
+        dropped = Counter(self.dropped)
+        if self.engine is not None:
+            dropped.update(self.engine.dropped)
+        return {
+            "triggers": list(triggers.values()),
+            "goals": dict(sorted(self.goals.items())),
+            "dropped": dict(sorted(dropped.items())),
+        }
+
+    # -- internals ---------------------------------------------------------
+    def _init(self, message: Message, now: float) -> list[Message]:
+        if self.state != "new":
+            self.dropped["init: repeated"] += 1
+            return []
+        try:
+            config = load_config(message.get("config"))
+        except ConfigError as error:
+            self.state = "failed"
+            return [{"type": "error", "message": str(error), "path": error.path}]
+        unit_id = message.get("unitId")
+        state = message.get("state")
+        self.engine = Engine(
+            config,
+            unit_id=unit_id if isinstance(unit_id, str) else None,
+            state=state if isinstance(state, dict) else None,
+        )
+        for reason, count in _dropped_by_shim(message.get("dropped")).items():
+            self.dropped[reason] += count
+        self.state = "replaying"
+        return [{"type": "ready", "version": package_version()}]
+
+    def _feed(self, events: list[Any], now: float) -> list[Decision]:
+        engine = self.engine
+        assert engine is not None
+        decisions: list[Decision] = []
+        for obj in events:
+            try:
+                event = parse_event(obj)
+            except EventError as error:
+                self.dropped[error.reason.split(":", 1)[0]] += 1
+                continue
+            if self._last_event_t is not None and event.t < self._last_event_t:
+                self.dropped["t"] += 1  # goes backwards: malformed, as in simulate
+                continue
+            self._last_event_t = event.t
+            if event.t < self._clock:
+                # in flight while a tick moved the clock on: handle it now
+                event = _at(event.to_json(), self._clock)
+            self._clock = event.t
+            if event.type == "goal" and event.name is not None:
+                self.goals[event.name] += 1
+            elif event.type == "dismiss" and event.name is not None:
+                self.counts[(event.name, None, "dismiss")] += 1
+            decisions.extend(engine.feed(event))
+        decisions.extend(self._advance(now))
+        return decisions
+
+    def _advance(self, now: float) -> list[Decision]:
+        engine = self.engine
+        assert engine is not None
+        if now < self._clock:
+            return []
+        self._clock = now
+        return engine.advance(now)
+
+    def _emit(self, decisions: list[Decision], replayed: bool, out: list[Message]) -> None:
+        if not decisions:
+            return
+        for decision in decisions:
+            key: str = decision.kind
+            if key == "suppressed":
+                key = f"suppressed:{decision.reason}"
+            self.counts[(decision.trigger, decision.variant, key)] += 1
+        out.append(
+            {
+                "type": "decisions",
+                "replayed": replayed,
+                "decisions": [decision_json(d) for d in decisions],
+            }
+        )
+
+    def _report_deadline(self, out: list[Message]) -> None:
+        if self.state != "live" or self.engine is None:
+            return
+        deadline = self.engine.next_deadline()
+        if not self._deadline_sent or deadline != self._deadline:
+            self._deadline = deadline
+            self._deadline_sent = True
+            out.append({"type": "deadline", "at": deadline})
+
+
+def _is_time(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
+def _at(obj: dict[str, Any], t: float) -> Any:
+    """The event ``obj`` re-stamped at ``t`` (already validated: cannot fail)."""
+    return parse_event({**obj, "t": t})
+
+
+def _dropped_by_shim(value: object) -> dict[str, int]:
+    """The shim's count of buffer drops (``{"pointermove": 3, ...}``), checked."""
+    if not isinstance(value, dict):
+        return {}
+    return {
+        f"buffer: {kind}": count
+        for kind, count in value.items()
+        if isinstance(kind, str) and isinstance(count, int) and count > 0
+    }

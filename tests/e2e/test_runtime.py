@@ -1,0 +1,325 @@
+"""The runtime around the engine: boot buffering, CSP, integrity, long tasks,
+failures that leave the page alone, and the main-thread and PyScript modes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from e2ekit import STATIC, Site
+from playwright.sync_api import Request, Route
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+
+STRICT_CSP = "script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'"
+NO_WASM_CSP = "script-src 'self'; worker-src 'self'; connect-src 'self'"
+
+#: a page with its own (same-origin) script, to show it keeps working
+APP_JS = """
+document.addEventListener('DOMContentLoaded', () => {
+  const button = document.querySelector('#count');
+  button.addEventListener('click', () => {
+    button.dataset.n = String(Number(button.dataset.n) + 1);
+  });
+});
+"""
+APP_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>app</title>
+<script src="/t/app.js"></script>
+{shim}
+</head><body>
+<button id="count" data-n="0" style="margin: 100px">count</button>
+<div class="card" style="width: 200px; height: 120px; background: #eee">card</div>
+</body></html>"""
+SHIM = '<script src="/pytrigger/pytrigger.js" data-config="/product/pytrigger.json" defer></script>'
+
+
+def add_header(site: Site, paths: list[str], name: str, value: str) -> None:
+    """Serve the real server's responses at `paths` with one more header (a
+    CSP: a worker gets its CSP from its own script's response, never from
+    the page). Call it before `site.serve`: the routes added last win."""
+
+    def handle(route: Route, request: Request) -> None:
+        response = route.fetch()
+        headers = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-encoding", "content-length")  # the body is decoded
+        }
+        headers[name] = value
+        route.fulfill(status=response.status, headers=headers, body=response.body())
+
+    for path in paths:
+        site.page.route(site.url(path), handle)
+
+
+def page_keeps_working(site: Site) -> None:
+    site.page.click("#count")
+    site.page.click("#count")
+    assert site.evaluate("document.querySelector('#count').dataset.n") == "2"
+
+
+def test_events_during_boot_count_and_are_replayed_after_ready(site: Site) -> None:
+    site.goto("/product/")
+    site.hover(".product-card", 650, index=1, away=(1270, 300))  # while Pyodide boots
+    # API calls before ready are queued, in order with the events
+    site.evaluate(
+        "pytrigger.goal('early'); window.__early = pytrigger.stats();"
+        " pytrigger.goal('late'); pytrigger.goal('late');"
+    )
+    assert site.events() == [], "the runtime was ready before the hover ended"
+    ready = site.ready()
+    fire = site.wait("fire", "recommend", timeout=5)
+    events = site.events()
+    assert [e["type"] for e in events][:2] == ["ready", "fire"]  # ready first
+    assert fire["detail"]["replayed"] is True
+    # decided at the moment the dwell crossed 500 ms, during the boot
+    assert fire["detail"]["latencyMs"] >= ready["bootMs"] - 1500
+    stats = site.evaluate("pytrigger.stats()")
+    assert stats["triggers"][0]["fire"] == 1
+    assert stats["goals"] == {"early": 1, "late": 2}
+    early = site.evaluate("window.__early")  # asked between the goals: sees the first
+    assert early["goals"] == {"early": 1}
+    assert early["triggers"][0]["fire"] == 1  # and the replayed hover before it
+
+
+def test_strict_csp_header_works_without_violation(site: Site) -> None:
+    add_header(site, ["/product/", "/pytrigger/worker.js"], "Content-Security-Policy", STRICT_CSP)
+    console: list[str] = []
+    site.page.on("console", lambda message: console.append(message.text))
+    site.goto("/product/")
+    assert site.evaluate("document.querySelector('script[src$=\"pytrigger.js\"]') !== null")
+    site.ready()
+    site.hover(".product-card", 650, away=(1270, 300))
+    site.wait("fire", "recommend", timeout=3)
+    assert site.problems() == []
+    assert not [line for line in console if "Content Security Policy" in line], console
+
+
+def test_csp_without_wasm_unsafe_eval_is_an_error_and_the_page_goes_on(site: Site) -> None:
+    site.serve("/t/app.js", APP_JS, "text/javascript")
+    site.serve("/t/bare.html", APP_PAGE.format(shim=""))
+    site.goto("/t/bare.html")
+    baseline = site.listeners("document"), site.listeners("window")
+
+    add_header(site, ["/pytrigger/worker.js"], "Content-Security-Policy", NO_WASM_CSP)
+    site.serve(
+        "/t/app.html",
+        APP_PAGE.format(shim=SHIM),
+        headers={"Content-Security-Policy": NO_WASM_CSP},
+    )
+    warnings: list[str] = []
+    site.page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    site.goto("/t/app.html")
+    error = site.wait("error", timeout=30)["detail"]
+    assert "wasm-unsafe-eval" in error["message"] and error["path"] is None
+    assert (site.listeners("document"), site.listeners("window")) == baseline
+    outcome = site.evaluate("pytrigger.ready.then(() => 'resolved', (e) => e.message)")
+    assert outcome == error["message"]
+    page_keeps_working(site)
+    site.pause(100)
+    assert [p for p in site.problems() if p.startswith("unhandledrejection")] == []
+    assert any(w.startswith("pytrigger: ") for w in warnings)
+
+
+def test_a_tampered_wheel_is_refused(site: Site) -> None:
+    wheels = list((STATIC / "pytrigger" / "pyodide").glob("pytrigger-*.whl"))
+    assert len(wheels) == 1, wheels
+    data = bytearray(wheels[0].read_bytes())
+    data[len(data) // 2] ^= 0x01  # one byte changed: what the .br and .gz would decode to
+
+    served: list[str] = []
+
+    def tampered(route: Route) -> None:
+        served.append(route.request.url)
+        route.fulfill(status=200, body=bytes(data), headers={"Content-Type": "application/zip"})
+
+    site.page.route("**/pytrigger-*.whl", tampered)
+    site.serve("/t/app.js", APP_JS, "text/javascript")
+    site.serve("/t/app.html", APP_PAGE.format(shim=SHIM))
+    site.goto("/t/app.html")
+    error = site.wait("error", timeout=40)["detail"]
+    assert served, "the worker never asked for the wheel"
+    assert "pytrigger package did not load" in error["message"], error
+    assert site.events("ready") == []
+    page_keeps_working(site)
+
+
+def test_invalid_config_is_an_error_with_its_path(site: Site) -> None:
+    site.serve("/t/app.js", APP_JS, "text/javascript")
+    site.serve("/t/bare.html", APP_PAGE.format(shim=""))
+    site.goto("/t/bare.html")
+    site.hover(".card", 100)  # Playwright's own actionability listeners, in both
+    baseline = site.listeners("document"), site.listeners("window")
+
+    bad = (
+        '{"version": 1, "triggers": [{"id": "card", "target": ".card",'
+        ' "when": {"signal": "dwell_ms", "gte": "soon"}}]}'
+    )
+    site.serve("/t/bad.json", bad, "application/json")
+    shim = '<script src="/pytrigger/pytrigger.js" data-config="/t/bad.json" defer></script>'
+    site.serve("/t/app.html", APP_PAGE.format(shim=shim))
+    site.goto("/t/app.html")
+    site.hover(".card", 100)  # buffered, then dropped with everything else
+    error = site.wait("error", timeout=40)["detail"]
+    assert error == {
+        "message": "triggers[0].when.gte: expected a number",
+        "path": "triggers[0].when.gte",
+    }
+    assert (site.listeners("document"), site.listeners("window")) == baseline
+    page_keeps_working(site)
+    assert site.events("ready") == [] and site.events("fire") == []
+
+
+def test_unreachable_config_and_bad_selector_are_errors(site: Site) -> None:
+    site.serve("/t/app.js", APP_JS, "text/javascript")
+    shim = '<script src="/pytrigger/pytrigger.js" data-config="/t/missing.json" defer></script>'
+    site.serve("/t/app.html", APP_PAGE.format(shim=shim))
+    site.goto("/t/app.html")
+    error = site.wait("error", timeout=10)["detail"]
+    assert error["message"].startswith("cannot load the config /t/missing.json (HTTP 404)")
+    assert error["path"] == ""
+    page_keeps_working(site)
+
+    bad = '{"version": 1, "triggers": [{"id": "c", "target": "div[", "when":'
+    bad += ' {"signal": "dwell_ms", "gte": 1}}]}'
+    inline = f'<script type="application/json" id="pytrigger-config">{bad}</script>'
+    inline += '<script src="/pytrigger/pytrigger.js" defer></script>'
+    site.serve("/t/selector.html", APP_PAGE.format(shim=inline))
+    site.goto("/t/selector.html")
+    error = site.wait("error", timeout=10)["detail"]
+    assert error == {
+        "message": "triggers[0].target: not a valid CSS selector",
+        "path": "triggers[0].target",
+    }
+
+
+def scripted_input(site: Site, seconds: float) -> None:
+    """Pointer, wheel, clicks and keys for `seconds`, as a visitor would."""
+    mouse = site.page.mouse
+    started = site.evaluate("performance.now()")
+    step = 0
+    while site.evaluate("performance.now()") - started < seconds * 1000:
+        x = 150 + (step * 97) % 900
+        mouse.move(x, 200 + (step * 53) % 400, steps=4)
+        if step % 3 == 0:
+            mouse.wheel(0, 120 if step % 6 else -240)
+        if step % 5 == 0:
+            mouse.click(1260, 700)
+            site.page.keyboard.type("ab")
+        step += 1
+        site.pause(60)
+
+
+LIGHT_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>light</title>
+{shim}
+<style>
+  body {{ margin: 0; font: 16px sans-serif; }} main {{ padding: 20px; height: 3000px; }}
+  .product-card {{ display: inline-block; width: 240px; height: 160px; margin: 10px;
+                   background: #e9ecf5; }}
+  .buy-button {{ margin: 10px; }}
+</style></head><body><main>
+  <button class="buy-button">buy</button>
+  <div class="product-card">1</div><div class="product-card">2</div>
+  <div class="product-card">3</div><div class="product-card">4</div>
+  <div class="product-card">5</div><div class="product-card">6</div>
+</main></body></html>"""
+#: long tasks, and long animation frames that hold one (blockingDuration > 0),
+#: that end after the load event
+LONG_AFTER_LOAD = """() => {
+  const loaded = performance.getEntriesByType('navigation')[0].loadEventEnd;
+  return window.__pt.long.filter((e) => e.start + e.duration > loaded && e.blocking > 0);
+}"""
+
+
+def test_worker_mode_adds_no_long_task(site: Site) -> None:
+    """No long task (>= 50 ms) on the main thread from the load event through
+    10 s of input, on a page that has none without pytrigger.
+
+    Both observers run: `longtask`, and `long-animation-frame` counted when the
+    frame holds a long task (its blockingDuration > 0). A frame that is long
+    with no task of 50 ms in it (blockingDuration 0, no script) is rendering
+    delayed by a busy machine — on 2 cores the worker's own boot competes for
+    the CPU — not work on the main thread, and is not counted."""
+    # a plain page (software rendering of the demo's shadows and transitions
+    # alone can take 50 ms a frame on a busy 2-core machine)
+    site.serve("/t/bare.html", LIGHT_PAGE.format(shim=""))
+    site.goto("/t/bare.html")
+    scripted_input(site, 10)
+    baseline = site.evaluate(LONG_AFTER_LOAD)
+    assert baseline == [], f"the page has long tasks even without pytrigger: {baseline}"
+
+    site.serve("/t/light.html", LIGHT_PAGE.format(shim=SHIM))
+    site.goto("/t/light.html")
+    scripted_input(site, 10)
+    assert site.events("ready"), "the engine did not start within 10 s"
+    assert site.evaluate(LONG_AFTER_LOAD) == []
+    # nor any before the load event (the page's own first frame may be long)
+    # in which the shim's script took part
+    blamed = [
+        entry
+        for entry in site.evaluate("window.__pt.long")
+        if any("/pytrigger/" in url for url in entry["scripts"])
+    ]
+    assert blamed == []
+    assert "observer" not in " ".join(site.problems())  # both observers were live
+
+
+def test_main_thread_mode_works(site: Site) -> None:
+    site.goto("/main-mode/")
+    ready = site.ready()
+    assert ready["mode"] == "main"
+    # the price of this mode, and proof that the long-task probe above sees one:
+    # Pyodide's start-up is a long task on the page
+    assert any(entry["duration"] >= 50 for entry in site.evaluate(LONG_AFTER_LOAD))
+    site.hover(".product-card", 650, away=(1270, 300))
+    fire = site.wait("fire", "recommend", timeout=3)["detail"]
+    assert fire["replayed"] is False
+
+
+def test_pyscript_mode_works_offline(site: Site, screenshots: Path) -> None:
+    foreign: list[str] = []
+    site.page.on(
+        "request",
+        lambda r: foreign.append(r.url) if not r.url.startswith(site.base) else None,
+    )
+    site.goto("/pyscript-mode/")
+    ready = site.ready(timeout=90)
+    assert ready["mode"] == "pyscript"
+    site.hover(".product-card", 650, index=3, away=(1270, 300))
+    site.wait("fire", "recommend", timeout=3)
+    assert foreign == [], f"requests that left the origin: {foreign}"
+    site.page.screenshot(path=str(screenshots / "pyscript-mode.png"))
+
+
+def test_a_runtime_that_never_arrives_times_out(site: Site) -> None:
+    held: list[str] = []
+    # the wasm request is held and never answered: Pyodide would wait forever
+    site.page.route("**/pyodide.asm.wasm", lambda route: held.append(route.request.url))
+    site.serve("/t/app.js", APP_JS, "text/javascript")
+    site.serve("/t/app.html", APP_PAGE.format(shim=SHIM))
+    site.goto("/t/app.html")
+    error = site.wait("error", timeout=35)["detail"]
+    assert held
+    assert error == {"message": "the runtime did not start within 20 s", "path": None}
+    page_keeps_working(site)
+
+
+def test_consent_scope_all_runs_nothing_before_consent(site: Site) -> None:
+    site.serve("/t/app.js", APP_JS, "text/javascript")
+    site.serve("/t/bare.html", APP_PAGE.format(shim=""))
+    site.goto("/t/bare.html")
+    baseline = site.listeners("document")
+
+    configs: list[str] = []
+    site.page.on("request", lambda r: configs.append(r.url) if r.url.endswith(".json") else None)
+    shim = SHIM.replace("defer>", 'data-consent-scope="all" defer>')
+    site.serve("/t/app.html", APP_PAGE.format(shim=shim))
+    site.goto("/t/app.html")
+    site.pause(300)
+    assert site.listeners("document") == baseline  # no listener at all
+    assert configs == [] and site.events() == []
+
+    site.evaluate("pytrigger.consent(true)")
+    site.ready()
+    assert "pointerover" in site.listeners("document")
+    assert site.url("/product/pytrigger.json") in configs

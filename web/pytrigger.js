@@ -1,0 +1,516 @@
+/*! pytrigger.js — the pytrigger shim (classic script; MIT).
+ *
+ * What it does
+ *  - Reads its own tag (data-config, data-mode, data-unit-id, data-consent…,
+ *    DESIGN.md §2) and resolves the runtime relative to its own URL.
+ *  - Attaches passive capture listeners as soon as it runs and turns DOM input
+ *    into trace-format v1 events (DESIGN.md §3): key *classes*, pointer
+ *    boundaries of the triggers' targets, page scroll samples, selection and
+ *    visibility states. `t` is event.timeStamp, kept non-decreasing.
+ *  - Buffers events until the engine is armed (2,000 at most: the oldest
+ *    pointermove/scroll go first, discrete events never; drops are counted),
+ *    holding element references only until the config is loaded.
+ *  - Coalesces pointermove/scroll to one per animation frame (50 ms timer
+ *    fallback when frames stop); posts discrete events at once.
+ *  - Runs the engine in a module Web Worker (default), on the page
+ *    (data-mode="main"), or next to PyScript (data-mode="pyscript"); applies
+ *    its decisions (show / class / toast) and dispatches pytrigger:* events.
+ *
+ * What it must never do
+ *  - block the main thread: no sync I/O, no Python here in worker mode, every
+ *    listener passive and O(triggers);
+ *  - read or keep what the visitor types or selects: a key is classified on
+ *    the spot and only its class leaves the handler; input and selection
+ *    events carry no value and no text;
+ *  - build HTML from strings: toasts are DOM nodes filled with textContent;
+ *  - throw into the page or send anything anywhere by itself: any failure is
+ *    one pytrigger:error event and a console.warn, then every listener is
+ *    removed and the page goes on untouched.
+ */
+(() => {
+  'use strict';
+  const win = window, doc = document, perf = performance;
+  if (win.pytrigger) return; // loaded twice: the first one runs
+  const T0 = perf.now();
+  const script = doc.currentScript;
+  const base = (script && script.src) || doc.baseURI;
+  const attr = (name) => (script && script.getAttribute('data-' + name)) || null;
+  const mode = attr('mode') || 'worker';
+  const MAX_BUFFER = 2000;
+  const BOOT_TIMEOUT_MS = mode === 'pyscript' ? 60000 : 25000;
+  const CONTINUOUS = ['pointermove', 'scroll'];
+  const NAV = new Set(['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End',
+    'PageUp', 'PageDown', 'Tab']);
+
+  let phase = 'off'; // off → starting → ready | failed
+  let triggers = null; // [{id, target}] once the config is loaded
+  let buffer = []; // raw records (with element refs) or trace events, until ready
+  const dropped = {};
+  let lastT = 0;
+  let port = null; // {post(text), close()}
+  const listeners = [];
+  const pending = {}; // coalesced continuous events, by type
+  let frame = 0, fallback = 0;
+  let context = null, selected = false;
+  let statsId = 0;
+  const statsWaiting = new Map();
+  const toasts = new Map();
+  let bootTimer = 0;
+  let rawConfig = null, configured = false;
+  let resolveReady, rejectReady;
+  const ready = new Promise((resolve, reject) => { resolveReady = resolve; rejectReady = reject; });
+  ready.catch(() => {}); // a failed start never becomes an unhandled rejection
+
+  const stamp = (e) => {
+    let t = e && e.timeStamp > 0 ? e.timeStamp : perf.now();
+    if (t < lastT) t = lastT; // Chromium stamps focus events at dispatch
+    return (lastT = t);
+  };
+  const dispatch = (name, detail) =>
+    doc.dispatchEvent(new CustomEvent('pytrigger:' + name, { detail }));
+
+  // ---------------------------------------------------------------- events
+  // A record is a trace event; before the config is loaded it may also carry
+  // `el` (and `rel`, for pointerover/out), resolved into targets later.
+  const targetsOf = (el) => {
+    const ids = [];
+    if (el && el.closest) {
+      for (const tr of triggers) if (tr.target && el.closest(tr.target)) ids.push(tr.id);
+    }
+    return ids;
+  };
+  const resolve = (rec) => {
+    if (!('el' in rec)) return [rec];
+    const { el, rel, type, pointerType, ...ev } = rec;
+    if (type !== 'over' && type !== 'out') {
+      const targets = targetsOf(el);
+      return [targets.length ? { ...ev, type, targets } : { ...ev, type }];
+    }
+    // a target's own boundary is crossed when closest() differs on both sides
+    const crossed = [];
+    for (const tr of triggers) {
+      if (!tr.target) continue;
+      const inside = el && el.closest ? el.closest(tr.target) : null;
+      if (inside && inside !== (rel && rel.closest ? rel.closest(tr.target) : null)) {
+        crossed.push(tr.id);
+      }
+    }
+    const out = [];
+    if (crossed.length) {
+      out.push({ t: ev.t, type: type === 'over' ? 'pointerenter' : 'pointerleave', targets: crossed });
+    }
+    if (type === 'out' && !rel && pointerType === 'mouse') {
+      out.push({ t: ev.t, type: 'leave', x: ev.x, y: ev.y }); // left the document
+    }
+    return out;
+  };
+
+  const send = (msg) => {
+    try { port.post(JSON.stringify(msg)); } catch (err) { fail('cannot reach the engine: ' + err.message); }
+  };
+
+  const deliver = (recs) => {
+    if (phase === 'ready') {
+      const events = recs.flatMap(resolve);
+      if (events.length) send({ type: 'events', events });
+      return;
+    }
+    if (!buffer) return;
+    for (const rec of recs) {
+      if (triggers) buffer.push(...resolve(rec)); else buffer.push(rec);
+    }
+    while (buffer.length > MAX_BUFFER) {
+      const i = buffer.findIndex((r) => CONTINUOUS.includes(r.type));
+      if (i < 0) break; // never drop a discrete event
+      dropped[buffer[i].type] = (dropped[buffer[i].type] || 0) + 1;
+      buffer.splice(i, 1);
+    }
+  };
+
+  const takePending = () => {
+    const recs = [pending.pointermove, pending.scroll].filter(Boolean).sort((a, b) => a.t - b.t);
+    pending.pointermove = pending.scroll = null;
+    return recs;
+  };
+  const flush = () => {
+    cancelAnimationFrame(frame);
+    clearTimeout(fallback);
+    frame = fallback = 0;
+    const recs = takePending();
+    const ctx = readContext(null);
+    if (ctx) recs.push(ctx);
+    if (recs.length) deliver(recs);
+    for (const [id, el] of toasts) place(el, id);
+  };
+  const schedule = () => {
+    if (frame) return;
+    frame = requestAnimationFrame(flush);
+    fallback = setTimeout(flush, 50); // frames stop in a hidden tab
+  };
+  const continuous = (rec) => { pending[rec.type] = rec; schedule(); };
+  const discrete = (...recs) => deliver([...takePending(), ...recs]);
+
+  const scrollSample = (t) => ({
+    t, type: 'scroll', scroll_y: win.scrollY, viewport_h: win.innerHeight,
+    doc_h: Math.max(doc.documentElement.scrollHeight, win.innerHeight, 1),
+  });
+  const coarse = win.matchMedia ? win.matchMedia('(pointer: coarse)') : null;
+  let pointerKind = coarse && coarse.matches ? 'touch' : 'mouse';
+  const readContext = (e) => {
+    const next = { pointer: pointerKind, viewport_w: win.innerWidth };
+    if (context && context.pointer === next.pointer && context.viewport_w === next.viewport_w) return null;
+    context = next;
+    return { t: stamp(e), type: 'context', ...next };
+  };
+  const keyClass = (e) => {
+    const k = e.key; // looked at here, never kept or sent
+    if (e.isComposing || !k) return 'other';
+    if (k === 'Backspace' || k === 'Delete') return 'backspace';
+    if (k === 'Enter') return 'enter';
+    if (NAV.has(k)) return 'nav';
+    return /^.$/u.test(k) && !e.ctrlKey && !e.metaKey ? 'char' : 'other';
+  };
+  const isSelected = () => {
+    const sel = win.getSelection && win.getSelection();
+    if (sel && !sel.isCollapsed) return true;
+    const el = doc.activeElement;
+    try {
+      return !!el && typeof el.selectionStart === 'number' && el.selectionStart !== el.selectionEnd;
+    } catch (_) { return false; }
+  };
+  const pointer = (type) => (e) => discrete({ t: stamp(e), type, x: e.clientX, y: e.clientY, el: e.target });
+  const plain = (type) => (e) => discrete({ t: stamp(e), type, el: e.target });
+  const pointerdown = pointer('pointerdown');
+
+  const handlers = {
+    pointermove: (e) => continuous({ t: stamp(e), type: 'pointermove', x: e.clientX, y: e.clientY, el: e.target }),
+    pointerover: (e) => discrete({ t: stamp(e), type: 'over', el: e.target, rel: e.relatedTarget }),
+    pointerout: (e) => discrete({
+      t: stamp(e), type: 'out', el: e.target, rel: e.relatedTarget,
+      pointerType: e.pointerType, x: e.clientX, y: e.clientY,
+    }),
+    pointerdown: (e) => {
+      if (['mouse', 'touch', 'pen'].includes(e.pointerType) && e.pointerType !== pointerKind) {
+        pointerKind = e.pointerType;
+        const ctx = readContext(e);
+        if (ctx) discrete(ctx);
+      }
+      pointerdown(e);
+    },
+    pointerup: pointer('pointerup'),
+    click: pointer('click'),
+    keydown: (e) => discrete({ t: stamp(e), type: 'keydown', key: keyClass(e), el: e.target }),
+    input: plain('input'),
+    focusin: plain('focus'),
+    focusout: plain('blur'),
+    dragstart: plain('dragstart'),
+    dragend: plain('dragend'),
+    compositionstart: plain('compositionstart'),
+    compositionend: plain('compositionend'),
+    selectionchange: (e) => {
+      const now = isSelected();
+      if (now !== selected) { selected = now; discrete({ t: stamp(e), type: 'selection', state: now }); }
+    },
+    visibilitychange: (e) => discrete({
+      t: stamp(e), type: 'visibility', state: doc.visibilityState === 'hidden' ? 'hidden' : 'visible',
+    }),
+  };
+  const listen = (target, type, fn) => {
+    const opts = { capture: true, passive: true };
+    const safe = (e) => { try { fn(e); } catch (err) { fail('internal error: ' + err.message); } };
+    target.addEventListener(type, safe, opts);
+    listeners.push(() => target.removeEventListener(type, safe, opts));
+  };
+  const attach = () => {
+    for (const type of Object.keys(handlers)) listen(doc, type, handlers[type]);
+    listen(win, 'scroll', (e) => { if (e.target === doc) continuous(scrollSample(stamp(e))); });
+    listen(win, 'resize', schedule);
+    if (coarse) {
+      listen(coarse, 'change', () => { pointerKind = coarse.matches ? 'touch' : 'mouse'; schedule(); });
+    }
+    const t = stamp(null);
+    deliver([readContext(null), scrollSample(t)]);
+  };
+
+  // ---------------------------------------------------------------- actions
+  const each = (sel, fn) => {
+    try { doc.querySelectorAll(sel).forEach(fn); } catch (err) { console.warn('pytrigger: bad selector ' + sel); }
+  };
+  const apply = (action, d) => {
+    if (!action) return;
+    if (action.show) {
+      each(action.show, (el) => {
+        el.removeAttribute('hidden');
+        if (el.style.display === 'none') el.style.display = '';
+      });
+    }
+    if (action.class) each(action.class.on, (el) => el.classList.add(action.class.add));
+    if (action.toast) toast(action.toast, d.trigger);
+  };
+
+  let sheet = null;
+  const STYLE = ':where(.pytrigger-toast){position:fixed;z-index:2147483000;box-sizing:border-box;' +
+    'width:min(22rem,calc(100vw - 2rem));margin:0;padding:1rem 2.5rem 1rem 1.1rem;border-radius:12px;' +
+    'background:#fff;color:#1d2433;box-shadow:0 10px 30px rgba(16,24,40,.22);' +
+    'font:15px/1.45 system-ui,sans-serif;border:1px solid rgba(16,24,40,.12)}' +
+    ':where(.pytrigger-toast-title){display:block;font-weight:650;margin:0 0 .25rem}' +
+    ':where(.pytrigger-toast-body){margin:0}' +
+    ':where(.pytrigger-toast-cta){margin-top:.75rem;padding:.45rem .9rem;border:0;border-radius:8px;' +
+    'background:#3b5bdb;color:#fff;font:inherit;font-weight:600;cursor:pointer}' +
+    ':where(.pytrigger-toast-close){position:absolute;top:.4rem;right:.5rem;border:0;background:none;' +
+    'font:20px/1 system-ui,sans-serif;color:#5c6475;cursor:pointer;padding:.25rem}';
+  const node = (tag, cls, text) => {
+    const n = doc.createElement(tag);
+    n.className = cls;
+    if (text != null) n.textContent = String(text);
+    return n;
+  };
+  const closeToast = (id) => {
+    const box = toasts.get(id);
+    if (box) { box.remove(); toasts.delete(id); }
+  };
+  const toast = (spec, id) => {
+    if (!sheet && doc.adoptedStyleSheets) {
+      try {
+        sheet = new CSSStyleSheet();
+        sheet.replaceSync(STYLE);
+        doc.adoptedStyleSheets = [sheet, ...doc.adoptedStyleSheets];
+      } catch (_) { sheet = {}; }
+    }
+    closeToast(id);
+    const box = node('aside', 'pytrigger-toast');
+    box.setAttribute('role', 'status');
+    box.setAttribute('aria-live', 'polite');
+    box.dataset.trigger = id;
+    const close = node('button', 'pytrigger-toast-close', '\u00d7');
+    close.type = 'button';
+    close.setAttribute('aria-label', 'Close');
+    close.addEventListener('click', () => { closeToast(id); api.dismiss(id); });
+    box.append(close, node('strong', 'pytrigger-toast-title', spec.title));
+    if (spec.body) box.append(node('p', 'pytrigger-toast-body', spec.body));
+    if (spec.cta) {
+      const cta = node('button', 'pytrigger-toast-cta', spec.cta);
+      cta.type = 'button';
+      cta.addEventListener('click', () => { dispatch('cta', { trigger: id }); closeToast(id); });
+      box.append(cta);
+    }
+    (doc.body || doc.documentElement).append(box);
+    toasts.set(id, box);
+    place(box, id);
+  };
+  // Puts a toast in the first viewport corner where it covers neither its
+  // trigger's target nor another toast (else where it covers the least).
+  const CORNERS = [['bottom', 'right'], ['bottom', 'left'], ['top', 'right'], ['top', 'left']];
+  const place = (box, id) => {
+    const tr = triggers && triggers.find((x) => x.id === id);
+    const avoid = [];
+    if (tr && tr.target) each(tr.target, (n) => avoid.push(n.getBoundingClientRect()));
+    for (const [other, box2] of toasts) if (other !== id) avoid.push(box2.getBoundingClientRect());
+    let best = null;
+    for (const [v, h] of CORNERS) {
+      Object.assign(box.style, { top: '', bottom: '', left: '', right: '', [v]: '1rem', [h]: '1rem' });
+      const r = box.getBoundingClientRect();
+      let overlap = 0;
+      for (const a of avoid) {
+        overlap += Math.max(0, Math.min(r.right, a.right) - Math.max(r.left, a.left)) *
+          Math.max(0, Math.min(r.bottom, a.bottom) - Math.max(r.top, a.top));
+      }
+      if (!best || overlap < best[0]) best = [overlap, v, h];
+      if (!overlap) break;
+    }
+    Object.assign(box.style, { top: '', bottom: '', left: '', right: '', [best[1]]: '1rem', [best[2]]: '1rem' });
+  };
+
+  // ---------------------------------------------------------------- engine
+  const onEngine = (text) => {
+    if (phase === 'failed') return;
+    let msgs;
+    try { msgs = JSON.parse(text); } catch (_) { return; }
+    for (const m of msgs) {
+      if (m.type === 'ready') onReady(m);
+      else if (m.type === 'decisions') {
+        for (const d of m.decisions) decide(d, m.replayed);
+      } else if (m.type === 'stats') {
+        const w = statsWaiting.get(m.id);
+        statsWaiting.delete(m.id);
+        if (w) w[0](m.stats);
+      } else if (m.type === 'error') fail(m.message, m.path);
+      if (phase === 'failed') return;
+    }
+  };
+  const decide = (d, replayed) => {
+    const info = { trigger: d.trigger, variant: d.variant, segment: d.segment };
+    if (d.kind === 'gate') {
+      apply(d.action, d);
+      dispatch('gate', info);
+    } else if (d.kind === 'fire') {
+      apply(d.action, d);
+      dispatch('fire', { ...info, latencyMs: perf.now() - d.t, replayed: !!replayed });
+    } else if (d.kind === 'expire') {
+      dispatch('expire', { trigger: d.trigger });
+    } else if (d.kind === 'suppressed') {
+      dispatch('suppressed', { ...info, reason: d.reason });
+    }
+  };
+  const onReady = (m) => {
+    clearTimeout(bootTimer);
+    flush(); // pending pointermove/scroll join the buffer
+    const recs = buffer.flatMap(resolve);
+    buffer = null;
+    phase = 'ready';
+    // the replay goes first: anything the page does on pytrigger:ready comes after
+    // it; a stats() call made during the boot splits it, to be answered in order
+    let part = [];
+    for (const r of recs) {
+      if (r.type !== 'stats') { part.push(r); continue; }
+      send({ type: 'events', replay: true, final: false, until: r.t, events: part });
+      send({ type: 'stats', id: r.id });
+      part = [];
+    }
+    send({ type: 'events', replay: true, events: part, dropped });
+    dispatch('ready', { version: m.version, mode, bootMs: perf.now() - T0 });
+    resolveReady({ version: m.version, mode });
+  };
+  const init = () => send({
+    type: 'init', config: rawConfig, timeOrigin: perf.timeOrigin,
+    unitId: attr('unit-id') || (win.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)),
+    site: attr('site'), collector: attr('collector'), consent: attr('consent') || 'opt-in',
+    consentScope: attr('consent-scope') || 'share',
+    gpc: navigator.globalPrivacyControl === true || navigator.doNotTrack === '1',
+  });
+  const startEngine = () => {
+    bootTimer = setTimeout(() => fail('the runtime did not start in ' + BOOT_TIMEOUT_MS / 1000 + ' s'), BOOT_TIMEOUT_MS);
+    const workerURL = new URL('worker.js', base);
+    if (mode === 'worker') {
+      const worker = new Worker(workerURL, { type: 'module', name: 'pytrigger' });
+      worker.addEventListener('message', (e) => onEngine(e.data));
+      worker.addEventListener('error', (e) => fail('the worker failed: ' + (e.message || 'cannot load ' + workerURL)));
+      port = { post: (s) => worker.postMessage(s), close: () => worker.terminate() };
+      init();
+    } else if (mode === 'main') {
+      import(workerURL.href)
+        .then((m) => m.boot(workerURL.href))
+        .then((py) => { const m = py.pyimport('pytrigger.pyscript'); m.start().destroy(); m.destroy(); })
+        .catch((err) => fail(String((err && err.message) || err)));
+    } else if (mode !== 'pyscript') {
+      fail('data-mode: expected worker, main or pyscript, got ' + mode, null);
+    } else if (port) {
+      init(); // PyScript attached the engine before the config was in
+    }
+  };
+
+  // ---------------------------------------------------------------- config
+  const validSelector = (sel) => {
+    try { doc.createDocumentFragment().querySelector(sel); return true; } catch (_) { return false; }
+  };
+  // The path of the first selector the browser cannot parse (the engine
+  // checks everything else and cannot know CSS).
+  const badSelector = (v, path) => {
+    if (!v || typeof v !== 'object') return null;
+    for (const k of Object.keys(v)) {
+      const p = Array.isArray(v) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
+      if (['target', 'show', 'on'].includes(k) && typeof v[k] === 'string' && !validSelector(v[k])) return p;
+      const deeper = badSelector(v[k], p);
+      if (deeper) return deeper;
+    }
+    return null;
+  };
+  const loadConfig = async () => {
+    const url = attr('config');
+    const inline = doc.getElementById('pytrigger-config');
+    let text;
+    if (url) {
+      const abs = new URL(url, doc.baseURI);
+      let res;
+      try { res = await fetch(abs, { credentials: 'same-origin' }); } catch (_) { res = null; }
+      if (!res || !res.ok) throw [`cannot load the config ${abs.pathname} (${res ? 'HTTP ' + res.status : 'network error'})`, ''];
+      text = await res.text();
+    } else if (inline) {
+      text = inline.textContent;
+    } else {
+      throw ['no config: set data-config or add <script type="application/json" id="pytrigger-config">', ''];
+    }
+    try { rawConfig = JSON.parse(text); } catch (err) { throw ['the config is not valid JSON: ' + err.message, '']; }
+    const bad = badSelector(rawConfig, '');
+    if (bad) throw [`${bad}: not a valid CSS selector`, bad];
+    const list = rawConfig && Array.isArray(rawConfig.triggers) ? rawConfig.triggers : [];
+    triggers = list.filter((x) => x && typeof x.id === 'string')
+      .map((x) => ({ id: x.id, target: typeof x.target === 'string' ? x.target : null }));
+    if (buffer) buffer = buffer.flatMap(resolve); // element references end here
+    configured = true;
+  };
+
+  // ---------------------------------------------------------------- life
+  const teardown = () => {
+    listeners.splice(0).forEach((off) => off());
+    cancelAnimationFrame(frame);
+    clearTimeout(fallback);
+    clearTimeout(bootTimer);
+    if (port) { try { port.close(); } catch (_) { /* already gone */ } port = null; }
+  };
+  const fail = (message, path = null) => {
+    if (phase === 'failed') return;
+    phase = 'failed';
+    buffer = null;
+    teardown();
+    console.warn('pytrigger: ' + message);
+    dispatch('error', { message, path });
+    rejectReady(new Error(message));
+    for (const [, w] of statsWaiting) w[1](new Error(message));
+    statsWaiting.clear();
+  };
+  const start = () => {
+    if (phase !== 'off') return;
+    phase = 'starting';
+    try {
+      attach();
+    } catch (err) {
+      fail('cannot listen: ' + err.message);
+      return;
+    }
+    loadConfig().then(startEngine, (err) => {
+      if (Array.isArray(err)) fail(err[0], err[1]);
+      else fail(String((err && err.message) || err));
+    }).catch((err) => fail('cannot start the engine: ' + err.message));
+  };
+
+  // ---------------------------------------------------------------- API
+  const call = (rec) => {
+    if (phase === 'starting' || phase === 'ready') discrete({ t: stamp(null), ...rec });
+  };
+  const api = {
+    ready,
+    consent(granted) {
+      if (granted && phase === 'off') start();
+      call({ type: 'consent', state: !!granted });
+    },
+    goal(name) { call({ type: 'goal', name: String(name) }); },
+    dismiss(triggerId) { call({ type: 'dismiss', name: String(triggerId) }); },
+    stats() {
+      if (phase === 'failed' || phase === 'off') return Promise.reject(new Error('pytrigger is not running'));
+      const id = ++statsId;
+      return new Promise((res, rej) => {
+        statsWaiting.set(id, [res, rej]);
+        if (phase === 'ready') send({ type: 'stats', id });
+        else discrete({ t: stamp(null), type: 'stats', id }); // answered in order after the boot
+      });
+    },
+  };
+  if (mode === 'main' || mode === 'pyscript') {
+    // private hooks for pytrigger.pyscript.start(), which runs on this page
+    api._attach = (receive) => {
+      if (port || phase !== 'starting') throw new Error('pytrigger: engine already attached');
+      port = {
+        post: (s) => receive(s),
+        close: () => receive(JSON.stringify({ type: 'close' })),
+      };
+      if (configured) init(); // else startEngine() sends it
+    };
+    api._receive = (text) => queueMicrotask(() => onEngine(text));
+  }
+  Object.defineProperty(win, 'pytrigger', { value: Object.freeze(api), enumerable: true });
+
+  const consentScope = attr('consent-scope') || 'share';
+  if (consentScope === 'all' && attr('consent') !== 'granted') return; // nothing runs before consent
+  start();
+})();
