@@ -18,9 +18,11 @@ turns that into the report of DESIGN.md §7, the only thing pytrigger ever sends
 
 The report id is the only random identifier; it is drawn once per builder, so
 a report built again later in the same session (a long session's periodic
-snapshot) keeps its id, and in ``ldp`` mode each bit keeps its randomization
-for as long as its true value does ("permanent" randomized response, as in
-RAPPOR): re-sending a snapshot never lets the noise be averaged away.
+snapshot) keeps its id.  Each snapshot carries its number ``seq`` (0, 1, 2,
+...; the caller counts), and the collector keeps the latest.  In ``ldp`` mode
+each bit keeps its randomization for as long as its true value does
+("permanent" randomized response, as in RAPPOR): re-sending a snapshot never
+lets the noise be averaged away.
 
 :func:`check_report` is the stdlib twin of the JSON Schema, plus the one rule
 JSON Schema cannot state (each (trigger, arm) pair at most once).
@@ -51,6 +53,7 @@ __all__ = [
     "MAX_ENTRIES",
     "MAX_REPORT_BYTES",
     "MAX_SEGMENTS",
+    "MAX_SEQ",
     "SCHEMA_VERSION",
     "SUPPRESS_REASONS",
     "AggregateBuilder",
@@ -77,6 +80,8 @@ MAX_ENTRIES = 128
 MAX_SEGMENTS = 32
 #: the largest report body the collector accepts
 MAX_REPORT_BYTES = 64 * 1024
+#: the largest snapshot number (``seq``) of a page session's reports
+MAX_SEQ = 100_000
 #: trigger ids, segment names
 NAME_RE = re.compile(r"[a-z0-9_-]{1,64}")
 #: experiment arm names
@@ -311,11 +316,21 @@ class AggregateBuilder:
         blocks = len(self._entries) + (1 if self.segments else 0)
         return report_epsilon(self.epsilon, independent_bits=independent, one_hot_blocks=blocks)
 
-    def build(self, now_ms_since_epoch: float, rng: random.Random) -> dict[str, Any]:
+    def build(
+        self, now_ms_since_epoch: float, rng: random.Random, *, seq: int = 0
+    ) -> dict[str, Any]:
         """The report as of now (a dict ready for ``json.dumps``).
+
+        ``seq`` is the snapshot's number within the page session (0 for the
+        first, then 1, 2, ... up to :data:`MAX_SEQ`): under one report id the
+        collector keeps the report with the highest ``seq``.  The caller
+        counts, as it is the one that sends; a ``seq`` out of range is a bug
+        upstream and raises :class:`ValueError`.
 
         The first call draws the report id (and, in ``ldp`` mode, all the
         randomization) from ``rng``; later calls draw nothing."""
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
+            raise ValueError(f"seq {seq!r}: expected an integer from 0 to {MAX_SEQ}")
         if self._report_id is None:
             self._report_id = f"{rng.getrandbits(128):032x}"
             if self.epsilon is not None:
@@ -325,6 +340,7 @@ class AggregateBuilder:
             "schema": SCHEMA_VERSION,
             "site": self.site,
             "report_id": self._report_id,
+            "seq": seq,
             "hour": int(now_ms_since_epoch // _MS_PER_HOUR),
         }
         if self._noise is None:
@@ -377,7 +393,7 @@ def _bit_entry(key: EntryKey, bits: list[int]) -> dict[str, Any]:
 
 # -- check_report: the JSON Schema's rules, in the standard library ---------
 
-_REPORT_KEYS = ("schema", "site", "report_id", "hour", "privacy", "segment", "triggers")
+_REPORT_KEYS = ("schema", "site", "report_id", "seq", "hour", "privacy", "segment", "triggers")
 _ENTRY_KEYS = ("trigger", "arm", *COUNT_FIELDS, "suppressed", "latency")
 
 
@@ -386,7 +402,9 @@ def _is_number(value: object) -> bool:
 
 
 def _is_int(value: object) -> bool:
-    return _is_number(value) and float(value).is_integer()  # type: ignore[arg-type]
+    if isinstance(value, int):  # float() of a huge int would overflow
+        return not isinstance(value, bool)
+    return isinstance(value, float) and value.is_integer()
 
 
 def _is_bit(value: object) -> bool:
@@ -475,6 +493,9 @@ def check_report(obj: object) -> list[str]:
         problems.append(f"site: expected a string matching {SITE_RE.pattern}")
     if "report_id" in obj and not _matches(obj["report_id"], _REPORT_ID_RE):
         problems.append("report_id: expected 32 lowercase hex digits")
+    seq = obj.get("seq", 0)
+    if not (_is_int(seq) and 0 <= seq <= MAX_SEQ):
+        problems.append(f"seq: expected an integer from 0 to {MAX_SEQ}")
     hour = obj.get("hour", 0)
     if not (_is_int(hour) and 0 <= hour <= _MAX_HOUR):
         problems.append(f"hour: expected an integer from 0 to {_MAX_HOUR}")

@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pytrigger.aggregates import (
     COUNT_FIELDS,
     LATENCY_BUCKETS,
     MAX_ENTRIES,
     MAX_REPORT_BYTES,
+    MAX_SEQ,
     SUPPRESS_REASONS,
     AggregateBuilder,
     check_report,
@@ -82,7 +85,9 @@ def test_unlinkable_counts() -> None:
     assert help_a["suppressed"] == dict.fromkeys(SUPPRESS_REASONS, 0) | {"cooldown": 1, "hidden": 1}
     assert help_a["latency"] == [0, 0, 1] + [0] * 11
     assert check_report(report) == []
-    assert set(report) == {"schema", "site", "report_id", "hour", "privacy", "segment", "triggers"}
+    assert set(report) == {
+        "schema", "site", "report_id", "seq", "hour", "privacy", "segment", "triggers",
+    }  # fmt: skip
 
 
 def test_a_goal_counts_for_every_trigger_that_fired_earlier_under_its_arm() -> None:
@@ -127,6 +132,19 @@ def test_report_id_is_random_128_bits_drawn_once() -> None:
     assert builder().build(NOW, random.Random(42))["report_id"] == first["report_id"]
     assert builder().build(NOW, random.Random(43))["report_id"] != first["report_id"]
     assert again["hour"] == first["hour"] + 1
+
+
+def test_seq_numbers_the_snapshots_of_a_session() -> None:
+    b = builder("ldp")
+    first = b.build(NOW, random.Random(1))
+    assert first["seq"] == 0  # the default
+    later = b.build(NOW, random.Random(2), seq=3)
+    assert later["seq"] == 3 and later["report_id"] == first["report_id"]
+    assert {**later, "seq": 0} == first  # seq changes nothing else
+    assert check_report(b.build(NOW, random.Random(3), seq=MAX_SEQ)) == []
+    for bad in (-1, MAX_SEQ + 1, 1.0, True, "1"):
+        with pytest.raises(ValueError, match="seq"):
+            b.build(NOW, random.Random(4), seq=bad)  # type: ignore[arg-type]
 
 
 def test_constructor_rejects_what_a_report_cannot_hold() -> None:
@@ -317,12 +335,12 @@ def _good_reports() -> list[dict[str, Any]]:
         for mode in ("unlinkable", "ldp"):
             b = builder(mode)
             _random_session(b, random.Random(seed))
-            out.append(b.build(NOW, random.Random(seed)))
+            out.append(b.build(NOW, random.Random(seed), seq=seed * 7))
     return out
 
 
 _WEIRD: list[Any] = [None, True, False, -1, 0, 1, 1.0, 1.5, 2, 1000, 1001, "", "x", "A", "new",
-                     "a" * 65, [], [0] * 14, {}, {"mode": "ldp"}, 1e300]  # fmt: skip
+                     "a" * 65, [], [0] * 14, {}, {"mode": "ldp"}, 1e300, 10**400]  # fmt: skip
 
 
 def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -373,6 +391,9 @@ def _corpus() -> list[Any]:
     corpus.append(_replace(ldp, ("privacy", "epsilon"), 0.01))
     corpus.append(_replace(ldp, ("privacy", "epsilon"), 0.0099))
     corpus.append(_replace(ldp, ("privacy", "epsilon"), 10))
+    for seq in (0, 1, MAX_SEQ, MAX_SEQ + 1, -1, 2.0, 2.5, "1", True, None, 10**20):
+        corpus.append(_replace(ldp, ("seq",), seq))
+    corpus.append(_delete(ldp, ("seq",)))
     return corpus
 
 
@@ -392,6 +413,36 @@ def test_check_report_agrees_with_the_json_schema() -> None:
         assert (problems == []) == (schema_valid and not duplicate), (problems, text[:300])
         verdicts["valid" if not problems else "invalid"] += 1
     assert verdicts["valid"] > 50 and verdicts["invalid"] > 1000
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    good=st.sampled_from(_good_reports()),
+    patch=st.dictionaries(st.sampled_from([*_good_reports()[0], "x"]), _JSON, max_size=3),
+    entry_patch=st.dictionaries(st.sampled_from(["trigger", "arm", "fire", "suppressed",
+                                                 "latency", "x"]), _JSON, max_size=2),
+)  # fmt: skip
+def test_check_report_never_raises(
+    good: dict[str, Any], patch: dict[str, Any], entry_patch: dict[str, Any]
+) -> None:
+    """The collector runs check_report first on whatever JSON arrives: it
+    must answer with problems, never raise."""
+    report = copy.deepcopy(good) | patch
+    if isinstance(report.get("triggers"), list) and report["triggers"]:
+        first = report["triggers"][0]
+        if isinstance(first, dict):
+            first.update(entry_patch)
+    assert isinstance(check_report(report), list)
+    assert isinstance(check_report(patch), list)
 
 
 def test_check_report_rejects_a_trailing_newline() -> None:
@@ -415,7 +466,7 @@ def test_the_largest_valid_report_fits_in_64_kib() -> None:
         entry |= {"latency": [1000] * LATENCY_BUCKETS}
         entries.append(entry)
     largest = {
-        "schema": 1, "site": "k" * 64, "report_id": "f" * 32, "hour": 10_000_000,
+        "schema": 1, "site": "k" * 64, "report_id": "f" * 32, "seq": MAX_SEQ, "hour": 10_000_000,
         "privacy": {"mode": "unlinkable"}, "segment": "s" * 64, "triggers": entries,
     }  # fmt: skip
     assert check_report(largest) == []
@@ -424,7 +475,7 @@ def test_the_largest_valid_report_fits_in_64_kib() -> None:
     ldp_largest = AggregateBuilder(
         "k" * 64, Privacy("ldp", 10.0), [(e["trigger"], [e["arm"]]) for e in entries],
         [f"{'s' * 62}{i:02d}" for i in range(32)],
-    ).build(NOW, random.Random(1))  # fmt: skip
+    ).build(NOW, random.Random(1), seq=MAX_SEQ)  # fmt: skip
     assert check_report(ldp_largest) == [] and ldp.report_epsilon
     assert len(json.dumps(ldp_largest).encode()) <= MAX_REPORT_BYTES
 

@@ -78,10 +78,14 @@ def _serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     if args.workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        from pytrigger.collector.tcp import TcpConfig
+
         os.environ["PYTRIGGER_DB"] = args.db
         os.environ["PYTRIGGER_STATIC"] = str(static) if static is not None else ""
         os.environ["PYTRIGGER_LOOPBACK"] = "1" if loopback else "0"
-        uvicorn.run(
+        config = TcpConfig(
             "pytrigger.collector.app:app_from_env",
             factory=True,
             workers=args.workers,
@@ -91,6 +95,8 @@ def _serve(args: argparse.Namespace) -> int:
             server_header=False,
             proxy_headers=False,
         )
+        # what uvicorn.run does for workers > 1, with TcpConfig's socket
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
         return 0
     app = create_app(args.db, static_dir=static, loopback=loopback)
     uvicorn.run(

@@ -5,10 +5,11 @@ Tables:
 - ``sites``: name, public key, allowed origins (a JSON list), rate and burst of
   its token bucket, and the SHA-256 of its read token (the token itself is
   printed once and never stored).
-- ``reports``: one row per accepted report: the site, the report id (unique per
-  site: a re-sent report is stored once), the report's own hour, the hour it
-  was received, its privacy mode and ε, and (``unlinkable``) its segment.
-  Nothing else: no IP, user agent, cookie or exact time.
+- ``reports``: one row per page session: the site, the report id (unique per
+  site), the snapshot number ``seq`` of the report stored, the report's own
+  hour, the hour it was received, its privacy mode and ε, and
+  (``unlinkable``) its segment.  Nothing else: no IP, user agent, cookie or
+  exact time.
 - ``report_entries``: one row per (report, trigger, arm) with the counts (or,
   in ``ldp`` mode, the randomized bits) as plain integer columns, so that the
   figures are ``SUM``/``COUNT`` ... ``GROUP BY`` queries that run the same on
@@ -16,8 +17,17 @@ Tables:
   join.
 - ``report_segments``: ``ldp`` reports' randomized one-hot segment bits.
 
-De-duplication is ``INSERT ... ON CONFLICT DO NOTHING`` on (site, report id),
-safe with several collector processes sharing one PostgreSQL.
+Latest snapshot wins (:func:`insert_report`): a long session sends its report
+every 5 minutes and at ``pagehide``, all under one report id with an
+increasing ``seq``.  A new (site, report id) is stored; one stored with a
+smaller ``seq`` is replaced, its entries and segment bits with it, in one
+transaction; one stored with an equal or greater ``seq`` is a duplicate and
+changes nothing.  The decision is one conditional upsert,
+``INSERT ... ON CONFLICT (site_id, report_id) DO UPDATE ... WHERE reports.seq <
+excluded.seq``, so it is atomic on both databases: PostgreSQL locks the
+conflicting row until the transaction ends and re-checks the condition
+against its latest version (several collector processes can receive
+snapshots of one session at once), and SQLite runs one writer at a time.
 """
 
 from __future__ import annotations
@@ -44,17 +54,15 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
+    bindparam,
     func,
     select,
-    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from pytrigger.aggregates import COUNT_FIELDS, LATENCY_BUCKETS, SUPPRESS_REASONS
+from pytrigger.collector.database import normalize_url, open_engine, write_transaction
 
 __all__ = [
     "LATENCY_COLUMNS",
@@ -96,6 +104,7 @@ reports = Table(
     Column("id", _PK, primary_key=True),
     Column("site_id", ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
     Column("report_id", String(32), nullable=False),
+    Column("seq", Integer, nullable=False),
     Column("hour", Integer, nullable=False),
     Column("received_hour", Integer, nullable=False),
     Column("mode", String(16), nullable=False),
@@ -122,6 +131,7 @@ report_entries = Table(
     # unlinkable: the bucket of the session's median latency (None: no sample)
     Column("latency_median", Integer),
     Index("ix_entries_site_mode_hour", "site_id", "mode", "hour"),
+    Index("ix_entries_report", "report_pk"),  # a replaced snapshot's rows are deleted by it
 )
 
 report_segments = Table(
@@ -135,6 +145,7 @@ report_segments = Table(
     Column("name", String(64), nullable=False),
     Column("bit", Integer, nullable=False),
     Index("ix_segments_site_hour", "site_id", "hour"),
+    Index("ix_segments_report", "report_pk"),
 )
 
 
@@ -151,20 +162,6 @@ class Site:
     rate: float
     burst: int
     token_hash: str | None
-
-
-def normalize_url(url: str) -> str:
-    """``postgresql://`` and ``postgres://`` become ``postgresql+psycopg://``.
-
-    >>> normalize_url("postgresql://u@h/db")
-    'postgresql+psycopg://u@h/db'
-    >>> normalize_url("sqlite:///pytrigger.db")
-    'sqlite:///pytrigger.db'
-    """
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
 
 
 def normalize_origin(origin: str) -> str:
@@ -191,33 +188,27 @@ def normalize_origin(origin: str) -> str:
 
 
 def connect(url: str) -> Engine:
-    """An engine for ``url`` with the tables created.  SQLite runs in WAL mode
-    with a busy timeout; PostgreSQL creates its tables under an advisory lock
-    so that several collector processes can start at once."""
-    url = normalize_url(url)
-    if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        metadata.create_all(engine)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-        with engine.begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(7316327)"))
-            metadata.create_all(conn)
-    return engine
+    """An engine for ``url`` with the tables created
+    (:func:`pytrigger.collector.database.open_engine`)."""
+    return open_engine(url, metadata)
 
 
-def _insert(engine: Engine) -> Any:
-    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+def _upsert(insert: Any) -> Any:
+    """The latest-snapshot-wins upsert of a ``reports`` row, its values given
+    at execution; built once per dialect (building it costs more than
+    running it on SQLite)."""
+    statement = insert(reports)
+    replaced = ("seq", "hour", "received_hour", "mode", "epsilon", "segment")
+    return statement.on_conflict_do_update(
+        index_elements=["site_id", "report_id"],
+        set_={name: statement.excluded[name] for name in replaced},
+        where=reports.c.seq < statement.excluded.seq,
+    ).returning(reports.c.id)
+
+
+_UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+_DELETE_ENTRIES = report_entries.delete().where(report_entries.c.report_pk == bindparam("pk"))
+_DELETE_SEGMENTS = report_segments.delete().where(report_segments.c.report_pk == bindparam("pk"))
 
 
 def _site(row: Any) -> Site:
@@ -303,27 +294,31 @@ def token_matches(site: Site, token: str | None) -> bool:
 
 
 def insert_report(engine: Engine, site_id: int, report: dict[str, Any], received_hour: int) -> bool:
-    """Store a valid report; False when the site already has its report id."""
+    """Store a valid report, or replace the stored snapshot of its session.
+
+    True when the report was stored: its (site, report id) was new, or was
+    stored with a smaller ``seq`` (the old report, entries and segment bits
+    are replaced in this one transaction).  False for a duplicate: the stored
+    report's ``seq`` is equal or greater, and nothing changes."""
     privacy = report["privacy"]
     ldp = privacy["mode"] == "ldp"
     epsilon = float(privacy["epsilon"]) if ldp else None
     hour = int(report["hour"])
+    seq = int(report["seq"])
     common = {"site_id": site_id, "mode": privacy["mode"], "epsilon": epsilon, "hour": hour}
-    statement = (
-        _insert(engine)(reports)
-        .values(
-            report_id=report["report_id"],
-            received_hour=received_hour,
-            segment=None if ldp else report["segment"],
-            **common,
-        )
-        .on_conflict_do_nothing(index_elements=["site_id", "report_id"])
-        .returning(reports.c.id)
-    )
-    with engine.begin() as conn:
-        report_pk = conn.execute(statement).scalar_one_or_none()
+    values = common | {
+        "report_id": report["report_id"],
+        "seq": seq,
+        "received_hour": received_hour,
+        "segment": None if ldp else report["segment"],
+    }
+    with write_transaction(engine) as conn:
+        report_pk = conn.execute(_UPSERT[engine.dialect.name], values).scalar_one_or_none()
         if report_pk is None:
-            return False
+            return False  # stored already, with this seq or a later one
+        if seq > 0:  # maybe an update (none is possible at seq 0): drop the old rows
+            conn.execute(_DELETE_ENTRIES, {"pk": report_pk})
+            conn.execute(_DELETE_SEGMENTS, {"pk": report_pk})
         rows = [
             _entry_row(entry, ldp) | common | {"report_pk": report_pk}
             for entry in report["triggers"]

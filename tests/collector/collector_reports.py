@@ -21,8 +21,12 @@ def report(
     fired: bool = True,
     seed: int | None = None,
     segment: str | None = "new",
+    seq: int = 0,
 ) -> dict[str, Any]:
-    """One session's report: 'help' exposed under arm A, fired or not."""
+    """One session's report: 'help' exposed under arm A, fired or not.
+
+    The same ``seed`` gives the same report id (and ldp randomization): with
+    another ``seq``, a later (or earlier) snapshot of the same session."""
     privacy = Privacy("ldp", 1.0986122886681098) if mode == "ldp" else Privacy()
     builder = AggregateBuilder(site, privacy, TRIGGERS, SEGMENTS)
     builder.set_segment(segment)
@@ -34,4 +38,4 @@ def report(
     else:
         builder.decision(Decision(1.0, "help", "suppressed", reason="cooldown", variant="A"))
     rng = random.Random(seed)
-    return builder.build(time.time() * 1000, rng)
+    return builder.build(time.time() * 1000, rng, seq=seq)

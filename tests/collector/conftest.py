@@ -6,7 +6,9 @@ Every collector test that takes ``db_url`` runs once per backend.  The
 PostgreSQL server is started once per test session (``initdb`` in a temp dir,
 ``postgres`` on 127.0.0.1, run as the ``postgres`` system user when we are
 root), and each test gets a fresh database in it.  Without the binaries the
-PostgreSQL half is skipped, naming what is missing.
+PostgreSQL half is skipped, naming what is missing -- except under CI
+(``CI`` set, as CI services do), where it fails: CI installs PostgreSQL, so
+a missing one there is a broken set-up, not a test to skip.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -39,19 +42,30 @@ def _pg_bin() -> Path | None:
     return Path(found).parent if found and shutil.which("initdb") else None
 
 
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _unavailable(reason: str) -> NoReturn:
+    """Skip (a developer's machine without PostgreSQL), or fail under CI."""
+    if _in_ci():
+        pytest.fail(f"{reason} (CI is set: CI must run the PostgreSQL half)", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     bin_dir = _pg_bin()
     if bin_dir is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found: apt-get install postgresql")
+        _unavailable("PostgreSQL binaries (initdb, pg_ctl) not found: apt-get install postgresql")
     prefix: list[str] = []
     if os.geteuid() == 0:  # initdb refuses to run as root
         try:
             pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip("running as root and no 'postgres' system user to run PostgreSQL as")
+            _unavailable("running as root and no 'postgres' system user to run PostgreSQL as")
         if shutil.which("runuser") is None:
-            pytest.skip("running as root and no runuser to drop to the 'postgres' user")
+            _unavailable("running as root and no runuser to drop to the 'postgres' user")
         prefix = ["runuser", "-u", "postgres", "--"]
     base = Path(tempfile.mkdtemp(prefix="pytrigger-pg-"))
     data = base / "data"

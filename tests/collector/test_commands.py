@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import httpx
-from collector_support import Server, pytrigger
+from collector_reports import report
+from collector_support import Server, free_port, pytrigger
 
 from pytrigger.collector import store
 from pytrigger.collector.commands import demo_origins, is_loopback
+from pytrigger.collector.tcp import TcpConfig
 
 
 def test_site_add_prints_the_key_last_and_list_shows_it(db_url: str) -> None:
@@ -85,3 +95,62 @@ def test_openapi_has_no_cdn_docs(server: Server) -> None:
     assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Report"}
     assert "Report_countEntry" in document["components"]["schemas"]
     assert httpx.get(f"{server.url}/docs").status_code == 404
+
+
+def test_the_workers_socket_gives_connections_tcp_nodelay() -> None:
+    """``serve --workers`` shares a listening socket made by uvicorn; made so,
+    asyncio left Nagle's algorithm on for every connection and each answer
+    waited ~40 ms for the client's delayed ACK.  TcpConfig's socket is
+    labelled IPPROTO_TCP, so asyncio turns Nagle off."""
+    sock = TcpConfig("pytrigger.collector.app:app_from_env", host="127.0.0.1", port=0).bind_socket()
+    assert sock.proto == socket.IPPROTO_TCP and sock.get_inheritable()
+
+    async def nodelay_of_a_connection() -> int:
+        seen: list[int] = []
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            accepted = writer.get_extra_info("socket")
+            seen.append(accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(handle, sock=sock)
+        async with server:
+            reader, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+            await reader.read()
+            writer.close()
+        return seen[0]
+
+    try:
+        assert asyncio.run(nodelay_of_a_connection()) == 1
+    finally:
+        sock.close()
+
+
+def test_serve_with_two_workers_takes_reports(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'workers.db'}"
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pytrigger", "serve", "--host", "127.0.0.1", "--port",
+             str(port), "--db", db, "--static", str(tmp_path), "--workers", "2"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        site = pytrigger("site", "add", "w", "--origin", "https://w.example", "--db", db)
+        key = site.stdout.split()[-1]
+        deadline = time.monotonic() + 30
+        statuses = []
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            while len(statuses) < 10 and time.monotonic() < deadline:
+                try:
+                    sent = client.post("/v1/aggregates", content=json.dumps(report(key)))
+                except httpx.TransportError:  # the workers are still starting
+                    assert process.poll() is None, log.read_text()
+                    time.sleep(0.2)
+                    continue
+                statuses.append(sent.status_code)
+        assert statuses == [202] * 10, log.read_text()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

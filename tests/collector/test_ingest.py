@@ -1,12 +1,17 @@
 """``POST /v1/aggregates`` against a real ``pytrigger serve`` process, on
-SQLite and on PostgreSQL: every status, in the order of cost, CORS, de-dup,
-and that nothing about the client is stored or logged."""
+SQLite and on PostgreSQL: every status, in the order of cost, CORS, de-dup
+and the latest snapshot of a session winning, and that nothing about the
+client is stored or logged."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +19,8 @@ from collector_reports import report
 from collector_support import Server
 from sqlalchemy import MetaData, create_engine, select
 
+from pytrigger.aggregates import MAX_SEQ
+from pytrigger.collector import store
 from pytrigger.collector.store import normalize_url
 
 AGGREGATES = "/v1/aggregates"
@@ -54,6 +61,33 @@ def stored_rows(server: Server, table: str) -> list[dict[str, object]]:
         engine.dispose()
 
 
+def session_rows(server: Server, report_id: str) -> dict[str, list[dict[str, Any]]]:
+    """What is stored for one report id: its ``reports`` row(s), and its
+    entries and segment bits (without their own primary keys)."""
+    rows = [r for r in stored_rows(server, "reports") if r["report_id"] == report_id]
+    pks = {r["id"] for r in rows}
+
+    def of(table: str) -> list[dict[str, Any]]:
+        found = [{k: v for k, v in r.items() if k != "id"} for r in stored_rows(server, table)]
+        return sorted((r for r in found if r["report_pk"] in pks), key=repr)
+
+    return {"reports": rows, "entries": of("report_entries"), "segments": of("report_segments")}
+
+
+def entry_facts(entries: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
+    """(trigger, arm, exposure, fire, goal, suppressed cooldown) of stored
+    entries or of a report's ``triggers`` list."""
+    return {
+        (e["trigger"], e["arm"], e["exposure"], e["fire"], e["goal"],
+         e["suppressed"]["cooldown"] if "suppressed" in e else e["suppressed_cooldown"])
+        for e in entries
+    }  # fmt: skip
+
+
+def unique_seed() -> int:
+    return uuid.uuid4().int
+
+
 def test_accepts_a_beacon_with_202(server: Server, site: str, client: httpx.Client) -> None:
     body = report(site)
     response = post(client, body, server.origin)
@@ -64,6 +98,7 @@ def test_accepts_a_beacon_with_202(server: Server, site: str, client: httpx.Clie
     assert response.headers["vary"] == "Origin"
     mine = [r for r in stored_rows(server, "reports") if r["report_id"] == body["report_id"]]
     assert len(mine) == 1 and mine[0]["mode"] == "unlinkable" and mine[0]["segment"] == "new"
+    assert mine[0]["seq"] == 0
 
 
 def test_accepts_application_json_and_ldp(server: Server, site: str, client: httpx.Client) -> None:
@@ -72,16 +107,53 @@ def test_accepts_application_json_and_ldp(server: Server, site: str, client: htt
     assert response.status_code == 202, response.text
 
 
-def test_duplicate_report_id_is_stored_once(
+def test_an_exact_duplicate_changes_nothing(
     server: Server, site: str, client: httpx.Client
 ) -> None:
-    body = report(site, seed=99)
+    body = report(site, seed=unique_seed(), seq=2)
     assert post(client, body, server.origin).status_code == 202
+    stored = session_rows(server, body["report_id"])
+    assert len(stored["reports"]) == 1 and stored["reports"][0]["seq"] == 2
+    assert len(stored["entries"]) == 1  # the active entry, once
     assert post(client, body, server.origin).status_code == 202
-    mine = [r for r in stored_rows(server, "reports") if r["report_id"] == body["report_id"]]
-    assert len(mine) == 1
-    entries = [e for e in stored_rows(server, "report_entries") if e["report_pk"] == mine[0]["id"]]
-    assert len(entries) == 1  # the active entry, once
+    assert session_rows(server, body["report_id"]) == stored
+
+
+@pytest.mark.parametrize("mode", ["unlinkable", "ldp"])
+def test_a_later_snapshot_replaces_the_stored_one(
+    server: Server, site: str, client: httpx.Client, mode: str
+) -> None:
+    seed = unique_seed()
+    first = report(site, mode=mode, seed=seed, fired=False, segment="new")
+    later = report(site, mode=mode, seed=seed, fired=True, segment="power", seq=1)
+    assert first["report_id"] == later["report_id"]
+    assert post(client, first, server.origin).status_code == 202
+    before = session_rows(server, first["report_id"])
+    assert post(client, later, server.origin).status_code == 202
+    after = session_rows(server, first["report_id"])
+    (row,) = after["reports"]
+    assert row["id"] == before["reports"][0]["id"] and row["seq"] == 1
+    assert entry_facts(after["entries"]) == entry_facts(later["triggers"])
+    assert len(after["entries"]) == len(later["triggers"])  # the old entries are gone
+    if mode == "ldp":
+        bits = {(s["name"], s["bit"]) for s in after["segments"]}
+        assert bits == set(later["segment"].items()) and len(after["segments"]) == 3
+    else:
+        assert row["segment"] == "power" and after["segments"] == []
+        assert entry_facts(before["entries"]) == {("help", "A", 1, 0, 0, 1)}
+
+
+def test_an_earlier_snapshot_changes_nothing(
+    server: Server, site: str, client: httpx.Client
+) -> None:
+    seed = unique_seed()
+    snapshots = [report(site, seed=seed, fired=seq > 0, seq=seq) for seq in range(3)]
+    assert post(client, snapshots[2], server.origin).status_code == 202
+    stored = session_rows(server, snapshots[2]["report_id"])
+    for earlier in (snapshots[0], snapshots[1], snapshots[0]):  # reordered, re-sent
+        assert post(client, earlier, server.origin).status_code == 202
+        assert session_rows(server, earlier["report_id"]) == stored
+    assert stored["reports"][0]["seq"] == 2
 
 
 def test_413_by_content_length(server: Server, site: str, client: httpx.Client) -> None:
@@ -166,6 +238,22 @@ def test_422_schema_names_the_field(server: Server, site: str, client: httpx.Cli
     assert duplicate.status_code == 422 and duplicate.json()["path"] == "triggers[1]"
 
 
+def test_422_names_a_missing_or_bad_seq(server: Server, site: str, client: httpx.Client) -> None:
+    body = report(site)
+    del body["seq"]
+    missing = post(client, body, server.origin)
+    assert missing.status_code == 422, missing.text
+    assert missing.json()["path"] == "seq" and "seq" in missing.json()["detail"]
+    for bad in (-1, MAX_SEQ + 1, 1.5, "1", None, True):
+        body = report(site, seq=1) | {"seq": bad}
+        response = post(client, body, server.origin)
+        assert response.status_code == 422, (bad, response.text)
+        assert response.json()["path"] == "seq", bad
+        assert response.json()["detail"].startswith("seq: ")
+    nothing = [r for r in stored_rows(server, "reports") if r["report_id"] == body["report_id"]]
+    assert nothing == []
+
+
 def test_429_with_retry_after_past_the_rate(server: Server, client: httpx.Client) -> None:
     slow = _site(server, rate=0.01, burst=2)
     statuses = [post(client, report(slow), server.origin) for _ in range(3)]
@@ -228,14 +316,30 @@ def test_nothing_about_the_client_is_stored_or_logged(
     assert not columns & {"ip", "address", "user_agent", "ua", "cookie", "received_at"}
 
 
-def test_dashboard_is_not_there_yet(server: Server, client: httpx.Client) -> None:
-    assert client.get("/dashboard").status_code == 404
+def test_dashboard_is_served_with_a_strict_csp(server: Server, client: httpx.Client) -> None:
+    """``GET /dashboard`` on this loopback server: the demo site's page needs
+    no token (tests/collector/test_experiments_api.py has the rest)."""
+    assert client.get("/dashboard").status_code == 404  # no site named
+    page = client.get("/dashboard", params={"site": "demo"})
+    if page.status_code == 404 and "not built" in page.text:
+        pytest.skip("static/ has no dashboard: run `python3 build.py`")
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
 
 
-def test_sqlite_runs_in_wal_mode(server: Server) -> None:
-    if not server.db_url.startswith("sqlite"):
-        pytest.skip("SQLite only")
-    engine = create_engine(server.db_url)
-    with engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-    engine.dispose()
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    """The store's SQLite engine (the one ``pytrigger serve`` uses) puts the
+    file in WAL mode, which is persistent: every process on it, a plain
+    ``sqlite3`` connection included, reads and writes it so.  (SQLite only,
+    so it takes no parametrized server.)"""
+    path = tmp_path / "collector.db"
+    engine = store.connect(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+    finally:
+        engine.dispose()
+    with contextlib.closing(sqlite3.connect(path)) as plain:
+        assert plain.execute("PRAGMA journal_mode").fetchone() == ("wal",)
