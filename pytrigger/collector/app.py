@@ -9,7 +9,8 @@ Routes:
   the collector is bound to a loopback address (``loopback=True``).
 - ``GET /openapi.json`` — the API, with the report's JSON Schema as the request
   body.  (No ``/docs``: Swagger UI would load from a CDN.)
-- ``/dashboard`` is reserved for a later issue and answers 404 for now.
+- ``GET /dashboard?site=KEY`` — the dashboard page (:mod:`.dashboard`), same
+  token rule as ``/v1/report``; its scripts and styles under ``/dashboard/``.
 - the demo site and the static bundle, when ``static_dir`` is given
   (``pytrigger.collector.static_files.static_routes``), mounted last.
 
@@ -31,6 +32,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from pytrigger.collector import store
+from pytrigger.collector.dashboard import dashboard_assets, dashboard_page
 from pytrigger.collector.ingest import Ingest, load_schema
 from pytrigger.collector.models import Accepted, Problem, ReportFigures
 from pytrigger.collector.report import build_report
@@ -77,6 +79,11 @@ def _bearer(request: Request, token: str | None) -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return token
+
+
+#: a positive decimal (no sign, no exponent), and a list of 2 to 128 of them
+_WEIGHT = r"([0-9]{0,6}[1-9][0-9]{0,6}(\.[0-9]{1,6})?|0{0,6}\.[0-9]{0,6}[1-9][0-9]{0,6})"
+_WEIGHTS = rf"^{_WEIGHT}(,{_WEIGHT}){{1,127}}$"
 
 
 def create_app(
@@ -134,12 +141,35 @@ def create_app(
         token: str | None = Query(None, description="the site's read token", max_length=128),
         since: int | None = Query(None, ge=0, le=10_000_000, description="first hour"),
         until: int | None = Query(None, ge=0, le=10_000_000, description="last hour"),
+        weights: str | None = Query(
+            None,
+            description="the experiments' arm weights, e.g. 0.5,0.5 (positive, normalized), "
+            "for the sample-ratio test of experiments with that many arms; equal shares "
+            "otherwise",
+            max_length=1000,
+            pattern=_WEIGHTS,
+        ),
     ) -> Any:
         """The site's figures with 95 % intervals; figures on fewer than 50
         reports are withheld."""
-        found = await run_in_threadpool(store.find_site, engine, site)
-        if found is None:
-            found = await run_in_threadpool(store.find_site, engine, site, by_name=True)
+        shares = None if weights is None else [float(w) for w in weights.split(",")]
+        found = await readable_site(request, site, token)
+        if isinstance(found, Response):
+            return found
+        return await run_in_threadpool(
+            build_report, engine, found, since=since, until=until, weights=shares
+        )
+
+    async def readable_site(
+        request: Request, site: str | None, token: str | None
+    ) -> store.Site | Response:
+        """The site whose figures may be read, or the 401/404 answer: off
+        loopback, a missing or wrong token and an unknown site look the same."""
+        found = None
+        if site is not None:
+            found = await run_in_threadpool(store.find_site, engine, site)
+            if found is None:
+                found = await run_in_threadpool(store.find_site, engine, site, by_name=True)
         if not loopback and (
             found is None or not store.token_matches(found, _bearer(request, token))
         ):
@@ -150,7 +180,20 @@ def create_app(
             )
         if found is None:
             return JSONResponse({"detail": "unknown site"}, status_code=404)
-        return await run_in_threadpool(build_report, engine, found, since=since, until=until)
+        return found
+
+    @app.get("/dashboard", include_in_schema=False)
+    async def get_dashboard(
+        request: Request,
+        site: str | None = Query(None, max_length=64),
+        token: str | None = Query(None, max_length=128),
+    ) -> Response:
+        """The dashboard page (it fetches ``/v1/report`` itself); same token
+        rule as ``/v1/report``."""
+        found = await readable_site(request, site, token)
+        if isinstance(found, Response):
+            return found
+        return dashboard_page(static_dir)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -176,7 +219,7 @@ def create_app(
         except ImportError:
             print("pytrigger: static files not served (no static_files module)", file=sys.stderr)
         else:
-            app.router.routes.extend(static_routes(static_dir))
+            app.router.routes.extend([*dashboard_assets(static_dir), *static_routes(static_dir)])
     return app
 
 

@@ -9,12 +9,24 @@ from pydantic import BaseModel, ConfigDict
 
 __all__ = [
     "Accepted",
+    "Alert",
+    "ArmFigures",
+    "Comparison",
+    "ExperimentFigures",
+    "Experiments",
     "Figure",
+    "Health",
+    "LatencyHealth",
+    "ModeExperiments",
     "ModeFigures",
+    "ModeHealth",
+    "PValue",
     "Problem",
     "Released",
     "ReportFigures",
+    "SampleRatio",
     "TriggerFigures",
+    "TriggerHealth",
     "Withheld",
 ]
 
@@ -71,6 +83,117 @@ class ModeFigures(_Strict):
     withheld_entries: int
 
 
+class ArmFigures(_Strict):
+    """An arm: exposures, conversions (among the exposed) and the conversion
+    rate (``null``: not estimable — in ldp, no significant exposure)."""
+
+    arm: str
+    reports: int
+    exposures: Figure
+    conversions: Figure
+    conversion_rate: Figure | None
+
+
+class PValue(_Strict):
+    """The mixture SPRT's p-value at this look; the always-valid p-value is
+    its running minimum over the looks, which the caller keeps."""
+
+    p: float
+    reports: int
+
+
+class Comparison(_Strict):
+    """An arm against the control: rate difference, relative lift, mSPRT p."""
+
+    arm: str
+    control: str
+    reports: int
+    difference: Figure | None
+    lift: Figure | None
+    always_valid_p: PValue | Withheld | None
+
+
+class SampleRatio(_Strict):
+    """The sample-ratio-mismatch test of the exposures per arm."""
+
+    p: float
+    srm: bool
+    statistic: float
+    df: int
+    expected: list[float]
+    reports: int
+
+
+class ExperimentFigures(_Strict):
+    trigger: str
+    control: str
+    arms: list[ArmFigures]
+    comparisons: list[Comparison]
+    srm: SampleRatio | Withheld | None
+
+
+class ModeExperiments(_Strict):
+    experiments: list[ExperimentFigures]
+    #: arms carried by fewer than 50 reports: not listed
+    withheld_arms: int
+
+
+class Experiments(_Strict):
+    msprt_tau: float
+    srm_threshold: float
+    weights: list[float] | None
+    unlinkable: ModeExperiments
+    ldp: ModeExperiments
+
+
+class LatencyHealth(_Strict):
+    """A trigger's latency histogram (shares per bucket) and quantiles."""
+
+    reports: int
+    of: Literal["decisions", "session_medians"]
+    histogram: list[float]
+    p50_ms: float
+    p99_ms: float
+    budget_ms: float
+    within_budget: bool
+
+
+class Alert(_Strict):
+    alert: Literal["dismissals_spike", "saturated", "over_budget"]
+    value: float
+    threshold: float
+    message: str
+
+
+class TriggerHealth(_Strict):
+    trigger: str
+    reports: int
+    funnel: dict[str, Figure]
+    fires_per_hour: Figure
+    gate_confirmation: Figure | None
+    dismissal_rate: Figure | None
+    latency: LatencyHealth | Withheld | None
+    alerts: list[Alert]
+
+
+class ModeHealth(_Strict):
+    reports: int
+    hours: int
+    first_hour: int | None
+    last_hour: int | None
+    triggers: list[TriggerHealth]
+    #: triggers carried by fewer than 50 reports: not listed
+    withheld_triggers: int
+
+
+class Health(_Strict):
+    latency_budget_ms: float
+    dismissal_target: float
+    recent_hours: int
+    unlinkable: ModeHealth
+    ldp: ModeHealth
+
+
 class ReportFigures(_Strict):
     site: str
     min_reports: int
@@ -78,3 +201,5 @@ class ReportFigures(_Strict):
     latency_buckets_ms: list[tuple[int, int | None]]
     unlinkable: ModeFigures
     ldp: ModeFigures
+    experiments: Experiments
+    health: Health

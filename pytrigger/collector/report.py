@@ -23,16 +23,27 @@ answer's size, whatever names a client makes up.)
 
 Latency figures are per bucket: the share of reports whose median latency
 for the (trigger, arm) fell in it.
+
+Two more parts have modules of their own: ``experiments``
+(:mod:`.experiment_report`: per arm conversion rates, lifts, always-valid
+p-values, sample-ratio mismatch) and ``health`` (:mod:`.health_report`:
+per trigger funnel, fires per hour, gate confirmation, dismissals, latency
+quantiles, alerts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, case, func, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Engine, func, select
 
 from pytrigger.aggregates import COUNT_FIELDS, LATENCY_BUCKETS, LATENCY_EDGES_MS, SUPPRESS_REASONS
+from pytrigger.collector.experiment_report import build_experiments
+from pytrigger.collector.figures import MIN_REPORTS, Figure, figure
+from pytrigger.collector.figures import positive as _positive
+from pytrigger.collector.figures import window as _window
+from pytrigger.collector.health_report import build_health
 from pytrigger.collector.store import (
     LATENCY_COLUMNS,
     SUPPRESS_COLUMNS,
@@ -41,12 +52,9 @@ from pytrigger.collector.store import (
     report_segments,
     reports,
 )
-from pytrigger.privacy import Estimate, debias_groups, wilson
+from pytrigger.privacy import debias_groups, wilson
 
 __all__ = ["METRICS", "MIN_REPORTS", "build_report", "figure"]
-
-#: the floor below which no figure is released (DESIGN.md §7)
-MIN_REPORTS = 50
 
 #: metric name -> entry column, in output order
 METRICS: dict[str, str] = {
@@ -57,36 +65,9 @@ METRICS: dict[str, str] = {
 #: the metrics given per exposure (exposure itself would be 1)
 _CONDITIONAL = [m for m in METRICS if m != "exposure" and not m.startswith("latency.")]
 
-Figure = dict[str, Any]
-
-
-def figure(estimate: Estimate | None, reports_: int) -> Figure:
-    """A released figure, or the withheld marker when the base is too small."""
-    if estimate is None or reports_ < MIN_REPORTS:
-        return {"withheld": True, "reports": reports_}
-    return {
-        "estimate": estimate.estimate,
-        "low": estimate.low,
-        "high": estimate.high,
-        "reports": reports_,
-    }
-
 
 def _share(successes: int, n: int) -> Figure:
     return figure(wilson(successes, n) if n > 0 else None, n)
-
-
-def _window(table: Any, site: Site, since: int | None, until: int | None) -> list[Any]:
-    where = [table.c.site_id == site.id]
-    if since is not None:
-        where.append(table.c.hour >= since)
-    if until is not None:
-        where.append(table.c.hour <= until)
-    return where
-
-
-def _positive(condition: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def _unlinkable(engine: Engine, site: Site, since: int | None, until: int | None) -> dict[str, Any]:
@@ -205,10 +186,17 @@ def _ldp(engine: Engine, site: Site, since: int | None, until: int | None) -> di
 
 
 def build_report(
-    engine: Engine, site: Site, *, since: int | None = None, until: int | None = None
+    engine: Engine,
+    site: Site,
+    *,
+    since: int | None = None,
+    until: int | None = None,
+    weights: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """All figures of a site, optionally for reports whose hour is in
-    ``[since, until]`` (hours since the Unix epoch)."""
+    ``[since, until]`` (hours since the Unix epoch).  ``weights``: the
+    experiments' configured arm weights for the sample-ratio test
+    (:mod:`.experiment_report`; equal shares by default)."""
     edges: list[int | None] = [0, *LATENCY_EDGES_MS, None]
     return {
         "site": site.name,
@@ -217,4 +205,6 @@ def build_report(
         "latency_buckets_ms": [[edges[i], edges[i + 1]] for i in range(LATENCY_BUCKETS)],
         "unlinkable": _unlinkable(engine, site, since, until),
         "ldp": _ldp(engine, site, since, until),
+        "experiments": build_experiments(engine, site, since=since, until=until, weights=weights),
+        "health": build_health(engine, site, since=since, until=until),
     }

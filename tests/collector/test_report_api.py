@@ -68,6 +68,31 @@ def test_figures_on_fewer_than_50_exposed_reports_are_withheld(server: Server) -
     assert help_a["per_exposure"]["fire"] == {"withheld": True, "reports": 10}
 
 
+def test_figures_count_the_latest_snapshot_of_each_session(server: Server) -> None:
+    """50 sessions send a first snapshot (suppressed, not fired), then a later
+    one (fired), then the first again: the figures are those of the later
+    snapshots, over 50 reports."""
+    site = server.add_site(f"snap{uuid.uuid4().hex[:8]}")
+    seeds = [uuid.uuid4().int for _ in range(50)]
+    first = [report(site, seed=seed, fired=False, segment="new") for seed in seeds]
+    later = [report(site, seed=seed, fired=True, segment="power", seq=1) for seed in seeds]
+    _send(server, site, first)
+    (help_a,) = _figures(server, site)["unlinkable"]["triggers"]  # type: ignore[index]
+    assert help_a["per_report"]["suppressed.cooldown"]["estimate"] == 1.0
+    _send(server, site, later)
+    _send(server, site, first)  # re-sent late: changes nothing
+    figures = _figures(server, site)["unlinkable"]
+    assert figures["reports"] == 50  # type: ignore[index]
+    (help_a,) = figures["triggers"]  # type: ignore[index]
+    assert help_a["reports"] == 50
+    assert help_a["per_report"]["fire"]["estimate"] == 1.0
+    assert help_a["per_report"]["goal"]["estimate"] == 1.0
+    assert help_a["per_report"]["suppressed.cooldown"]["estimate"] == 0.0
+    assert help_a["per_report"]["latency.5"]["estimate"] == 1.0  # 20 ms
+    assert set(figures["segments"]) == {"power"}  # type: ignore[index]
+    assert figures["segments"]["power"]["estimate"] == 1.0  # type: ignore[index]
+
+
 def test_ldp_figures_are_debiased(server: Server) -> None:
     site = server.add_site(f"ldp{uuid.uuid4().hex[:8]}")
     n = 400
@@ -117,7 +142,7 @@ def test_read_token_is_required_off_loopback(db_url: str, tmp_path: Path) -> Non
     bearer = _asgi_get(app, f"/v1/report?site={site.key}", {"Authorization": f"Bearer {token}"})
     assert bearer.status_code == 200 and bearer.json()["site"] == "shop"
     assert _asgi_get(app, f"/v1/report?site=shop&token={token}").status_code == 200
-    assert _asgi_get(app, "/dashboard").status_code == 404
+    assert _asgi_get(app, "/dashboard").status_code == 401  # the same token rule
 
     # a new token replaces the old one
     pytrigger("site", "token", "shop", "--db", db_url)
