@@ -45,6 +45,8 @@ Messages in (each with ``now``, page ms)::
     {"type": "goal", "name": "signup"}            # = an event {"type": "goal", "name": ...}
     {"type": "consent", "granted": true}          # = an event {"type": "consent", "state": ...}
     {"type": "stats", "id": 3}
+    {"type": "latency", "trigger": "id", "variant": null, "ms": 4.2, "replayed": false}
+                 # the shim measured a fire's latency (decision to action applied)
 
 Messages out::
 
@@ -55,7 +57,29 @@ Messages out::
          "variant": null, "segment": null, "action": {"show": "#reco"}}]}
     {"type": "deadline", "at": 1300.0 | null}      # for the glue's timer
     {"type": "consent", "granted": true}           # acknowledged, in order
-    {"type": "stats", "id": 3, "stats": {...}}
+    {"type": "stats", "id": 3, "stats": {...}}    # "report": exactly what would be sent
+    {"type": "report", "report": {...}}            # a new snapshot of this session's report
+    {"type": "state", "state": {...}}              # the visitor's next local state (consent only)
+
+Reports (DESIGN.md §7).  The session keeps the page session's aggregates in an
+:class:`~pytrigger.aggregates.AggregateBuilder` and, while sharing is allowed —
+``init`` named a ``collector`` and a valid ``site`` key, no ``gpc`` (Global
+Privacy Control or Do Not Track), and consent (``"consent": "granted"`` in
+``init``, or a ``consent`` message granting it) — answers every message that
+changed them with a ``report`` message: the whole report as of now, under the
+session's one report id, with ``seq`` one higher than the last.  The first
+goes out with the replay, so every page session has one.  The shim keeps the
+newest and decides when to send it (every 5 minutes and at ``pagehide``); the
+collector keeps the highest ``seq`` of each id.  Without sharing no report
+message is ever built; ``stats`` still shows the report as it would be.
+
+Local state (:mod:`pytrigger.segments`).  ``init`` may carry ``state``, the
+visitor's local state (what the shim stored with consent, plus this page's
+device ``context``); it decides the session's segment and adaptation.  With
+consent, the session answers with a ``state`` message — the state the next page
+session should start from — at the replay and whenever it changes in a way
+worth keeping (a dismissal, a longer rage streak or hesitation, a field left,
+the tab hidden); the shim stores it.  Without consent none is sent.
 
 >>> session = Session()
 >>> session.handle({"type": "init", "now": 900.0, "config": {"version": 1, "triggers": [
@@ -73,15 +97,25 @@ Messages out::
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
 from importlib import metadata
 from typing import Any, Literal
 
+from pytrigger.aggregates import (
+    MAX_SEQ,
+    SITE_RE,
+    AggregateBuilder,
+    check_report,
+    report_entries,
+    segment_names,
+)
 from pytrigger.config import load_config
 from pytrigger.decisions import Decision
 from pytrigger.engine import Engine
 from pytrigger.errors import ConfigError, EventError
 from pytrigger.events import parse_event
+from pytrigger.segments import SessionHistory
 from pytrigger.triggers import Action, ClassAction, ShowAction, ToastAction
 
 __all__ = ["Session", "action_json", "decision_json", "package_version"]
@@ -141,9 +175,23 @@ class Session:
     ``handle`` never raises on what the page sends: a malformed message or
     event is dropped and counted in :attr:`dropped` (by reason)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rng: random.Random | None = None) -> None:
         self.state: State = "new"
         self.engine: Engine | None = None
+        #: the report ids and, in ``ldp`` mode, the randomization come from here
+        self.rng = rng if rng is not None else random.SystemRandom()
+        #: this page session's aggregates (None before init, or when the config
+        #: cannot be reported: see :meth:`_init`)
+        self.aggregates: AggregateBuilder | None = None
+        self._share_possible = False  # a collector, a valid site key, no GPC/DNT
+        self._consented = False
+        self._time_origin = 0.0  # the page's performance.timeOrigin (epoch ms)
+        self._seq = -1  # the last report snapshot's seq
+        self._changed = False  # the aggregates changed since the last snapshot
+        self._exposures_seen = 0
+        #: this session's contribution to the visitor's local state
+        self.history: SessionHistory | None = None
+        self._state_changed = False
         #: what was dropped, by reason (the shim's own buffer drops included)
         self.dropped: Counter[str] = Counter()
         #: decisions sent, by (trigger, variant, kind or "suppressed:<reason>")
@@ -176,7 +224,7 @@ class Session:
             self.dropped["message: before init"] += 1
             return []
         if kind == "stats":
-            return [{"type": "stats", "id": message.get("id"), "stats": self.stats()}]
+            return [{"type": "stats", "id": message.get("id"), "stats": self.stats(now)}]
         out: list[Message] = []
         if kind == "events":
             events = message.get("events")
@@ -207,6 +255,8 @@ class Session:
             if self.state != "live":
                 return []  # the clock starts once the boot's events are in
             self._emit(self._advance(now), False, out)
+        elif kind == "latency":
+            self._latency(message)
         elif isinstance(kind, str) and kind in _API_EVENTS:
             if self.state == "replaying":
                 self._early.append(message)  # after the boot's events, in order
@@ -219,14 +269,31 @@ class Session:
         else:
             self.dropped["message: unknown type"] += 1
             return []
+        self._report_snapshot(out, now)
+        self._state_snapshot(out)
         self._report_deadline(out)
         return out
 
+    @property
+    def sharing(self) -> bool:
+        """Whether reports go to the shim for upload (see the module's doc)."""
+        return self._share_possible and self._consented and self.aggregates is not None
+
+    def report(self, now: float) -> dict[str, Any] | None:
+        """The report as of page time ``now``, under the last snapshot's
+        ``seq`` (0 before the first): exactly what would be sent."""
+        if self.aggregates is None:
+            return None
+        epoch_ms = self._time_origin + now
+        return self.aggregates.build(epoch_ms, self.rng, seq=max(self._seq, 0))
+
     # -- local aggregates --------------------------------------------------
-    def stats(self) -> dict[str, Any]:
+    def stats(self, now: float | None = None) -> dict[str, Any]:
         """Local counts of this page session: per trigger and arm, the
         decisions taken (suppressed ones by reason), dismissals and goals;
-        plus what was dropped.  Nothing here leaves the page by itself."""
+        what was dropped; and ``report``, the aggregate report exactly as it
+        would be sent (``None`` before init).  Nothing here leaves the page by
+        itself."""
         triggers: dict[str, dict[str, Any]] = {}
         for (trigger, variant, kind), count in sorted(
             self.counts.items(), key=lambda item: (item[0][0], item[0][1] or "", item[0][2])
@@ -246,6 +313,7 @@ class Session:
             "triggers": list(triggers.values()),
             "goals": dict(sorted(self.goals.items())),
             "dropped": dict(sorted(dropped.items())),
+            "report": self.report(self._clock if now is None else now),
         }
 
     # -- internals ---------------------------------------------------------
@@ -267,6 +335,30 @@ class Session:
         )
         for reason, count in _dropped_by_shim(message.get("dropped")).items():
             self.dropped[reason] += count
+        origin = message.get("timeOrigin")
+        if _is_time(origin):
+            assert isinstance(origin, int | float)
+            self._time_origin = float(origin)
+        site = message.get("site")
+        valid_site = isinstance(site, str) and SITE_RE.fullmatch(site) is not None
+        self._share_possible = (
+            valid_site and bool(message.get("collector")) and message.get("gpc") is not True
+        )
+        self._consented = message.get("consent") == "granted"
+        try:
+            self.aggregates = AggregateBuilder(
+                site if isinstance(site, str) and valid_site else "local",
+                config.privacy,
+                report_entries(config),
+                segment_names(config),
+            )
+        except ValueError as error:  # the config holds more than a report can
+            self.dropped[f"aggregates: {error}"] += 1
+        self._changed = True  # every page session has a report, activity or not
+        self.history = SessionHistory(self.engine.local_state)
+        self._state_changed = True  # this session counts, whatever happens in it
+        if self.aggregates is not None:
+            self.aggregates.set_segment(self.engine.segment)
         self.state = "replaying"
         return [{"type": "ready", "version": package_version()}]
 
@@ -284,14 +376,25 @@ class Session:
                 self.dropped["t"] += 1  # goes backwards: malformed, as in simulate
                 continue
             self._last_event_t = event.t
+            if self.history is not None and self.history.observe(event):
+                self._state_changed = True
             if event.t < self._clock:
                 # in flight while a tick moved the clock on: handle it now
                 event = _at(event.to_json(), self._clock)
             self._clock = event.t
             if event.type == "goal" and event.name is not None:
                 self.goals[event.name] += 1
+                if self.aggregates is not None:
+                    self.aggregates.goal(event.name)
+                    self._changed = True
+            elif event.type == "consent" and isinstance(event.state, bool):
+                self._consented = event.state
+                self._changed = True  # a grant sends the report as it stands
             elif event.type == "dismiss" and event.name is not None:
                 self.counts[(event.name, None, "dismiss")] += 1
+                if self.aggregates is not None:
+                    self.aggregates.dismiss(event.name)
+                    self._changed = True
             decisions.extend(engine.feed(event))
         decisions.extend(self._advance(now))
         return decisions
@@ -305,6 +408,7 @@ class Session:
         return engine.advance(now)
 
     def _emit(self, decisions: list[Decision], replayed: bool, out: list[Message]) -> None:
+        self._count_exposures()
         if not decisions:
             return
         for decision in decisions:
@@ -312,6 +416,9 @@ class Session:
             if key == "suppressed":
                 key = f"suppressed:{decision.reason}"
             self.counts[(decision.trigger, decision.variant, key)] += 1
+            if self.aggregates is not None:
+                self.aggregates.decision(decision)
+                self._changed = True
         out.append(
             {
                 "type": "decisions",
@@ -319,6 +426,52 @@ class Session:
                 "decisions": [decision_json(d) for d in decisions],
             }
         )
+
+    def _count_exposures(self) -> None:
+        engine = self.engine
+        if engine is None or self.aggregates is None:
+            return
+        for _, trigger, variant in engine.exposures[self._exposures_seen :]:
+            self.aggregates.exposure(trigger, variant)
+            self._changed = True
+        self._exposures_seen = len(engine.exposures)
+
+    def _latency(self, message: Message) -> None:
+        trigger, variant, ms = message.get("trigger"), message.get("variant"), message.get("ms")
+        if (
+            self.aggregates is None
+            or not isinstance(trigger, str)
+            or not (variant is None or isinstance(variant, str))
+            or not isinstance(ms, int | float)
+            or isinstance(ms, bool)
+        ):
+            self.dropped["latency: malformed"] += 1
+            return
+        self.aggregates.latency(trigger, variant, float(ms), message.get("replayed") is True)
+        self._changed = True
+
+    def _report_snapshot(self, out: list[Message], now: float) -> None:
+        if not self._changed or not self.sharing or self.state == "failed":
+            return
+        if self._seq >= MAX_SEQ:  # a session this long keeps its last snapshot
+            return
+        self._changed = False
+        self._seq += 1
+        report = self.report(now)
+        assert report is not None
+        problems = check_report(report)  # the aggregate-only rule, on this side too
+        if problems:  # a bug upstream: never sent
+            self.dropped[f"report: {problems[0]}"] += 1
+            return
+        out.append({"type": "report", "report": report})
+
+    def _state_snapshot(self, out: list[Message]) -> None:
+        if not self._state_changed or not self._consented or self.history is None:
+            return
+        if self.state not in ("replaying", "live"):
+            return
+        self._state_changed = False
+        out.append({"type": "state", "state": self.history.next_state()})
 
     def _report_deadline(self, out: list[Message]) -> None:
         if self.state != "live" or self.engine is None:

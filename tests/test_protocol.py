@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 import pytest
 
+from pytrigger.aggregates import check_report
 from pytrigger.decisions import Decision
 from pytrigger.protocol import Session, action_json, decision_json, package_version
 from pytrigger.triggers import ClassAction, ShowAction, ToastAction
@@ -401,3 +403,150 @@ def test_a_replay_in_parts_answers_stats_in_order() -> None:
     assert of_type(out, "deadline") == [{"type": "deadline", "at": None}]
     assert session.stats()["goals"] == {"early": 1, "late": 1}
     assert session.state == "live"
+
+
+# -- reports (DESIGN.md §7) ----------------------------------------------------
+
+HOUR_MS = 3_600_000.0
+SHARE = {"collector": "/v1/aggregates", "site": "demo-key", "consent": "granted"}
+
+
+def sharing(config: dict[str, Any] = DWELL, **init: Any) -> Session:
+    """A session whose init allows sharing (unless ``init`` says otherwise)."""
+    session = Session(random.Random(7))
+    message = {"type": "init", "now": 3000.0, "config": config, "timeOrigin": 480_000 * HOUR_MS}
+    out = session.handle({**message, **SHARE, **init})
+    assert of_type(out, "ready")
+    return session
+
+
+def reports(out: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [m["report"] for m in of_type(out, "report")]
+
+
+def test_the_replay_sends_the_first_report_even_with_no_activity() -> None:
+    session = sharing()
+    out = session.handle({"type": "events", "replay": True, "now": 3100.0, "events": []})
+    (report,) = reports(out)
+    assert report["seq"] == 0 and report["site"] == "demo-key"
+    assert report["hour"] == 480_000 and report["triggers"] == []
+    assert check_report(report) == []
+
+
+def test_each_change_is_a_new_snapshot_under_one_id() -> None:
+    session = sharing()
+    first = reports(session.handle({"type": "events", "replay": True, "now": 3100.0,
+                                    "events": []}))  # fmt: skip
+    enter = {"t": 3200.0, "type": "pointerenter", "targets": ["card"]}
+    out = session.handle({"type": "events", "now": 3200.0, "events": [enter]})
+    assert reports(out) == []  # nothing counted yet: the dwell has not reached 500 ms
+    out = session.handle({"type": "tick", "now": 3700.0})
+    (fired,) = reports(out)
+    assert fired["report_id"] == first[0]["report_id"] and fired["seq"] == 1
+    (entry,) = fired["triggers"]
+    assert entry["exposure"] == 1 and entry["fire"] == 1
+    out = session.handle(
+        {"type": "latency", "now": 3701.0, "trigger": "card", "variant": None, "ms": 3.5,
+         "replayed": False}
+    )  # fmt: skip
+    (measured,) = reports(out)
+    assert measured["seq"] == 2 and sum(measured["triggers"][0]["latency"]) == 1
+    out = session.handle({"type": "goal", "now": 3800.0, "name": "signup"})
+    assert reports(out)[0]["triggers"][0]["goal"] == 1
+    assert reports(session.handle({"type": "tick", "now": 3900.0})) == []  # nothing changed
+    for report in (fired, measured):
+        assert check_report(report) == []
+
+
+def test_a_replayed_latency_is_left_out_and_a_malformed_one_dropped() -> None:
+    session = sharing()
+    session.handle({"type": "events", "replay": True, "now": 3100.0, "events": []})
+    session.handle({"type": "latency", "now": 3200.0, "trigger": "card", "variant": None,
+                    "ms": 2.0, "replayed": True})  # fmt: skip
+    session.handle({"type": "latency", "now": 3200.0, "trigger": "card", "ms": "fast"})
+    assert session.stats()["dropped"] == {"latency: malformed": 1}
+    report = session.stats()["report"]
+    assert report["triggers"] == []  # the replayed latency counted nowhere
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        {"consent": "opt-in"},  # no consent yet
+        {"gpc": True},  # Global Privacy Control / Do Not Track
+        {"collector": None},  # nowhere to send
+        {"site": None},
+        {"site": "not a key!"},
+    ],
+)
+def test_no_report_message_without_sharing(init: dict[str, Any]) -> None:
+    session = sharing(**init)
+    enter = {"t": 3050.0, "type": "pointerenter", "targets": ["card"]}
+    out = session.handle({"type": "events", "replay": True, "now": 3100.0, "events": [enter]})
+    out += session.handle({"type": "tick", "now": 3600.0})
+    out += session.handle({"type": "goal", "now": 3700.0, "name": "x"})
+    assert of_type(out, "report") == [] and not session.sharing
+    # stats() still shows the report exactly as it would be
+    assert session.stats()["report"]["triggers"][0]["fire"] == 1
+
+
+def test_consent_starts_and_revocation_stops_the_reports() -> None:
+    session = sharing(consent="opt-in")
+    session.handle({"type": "events", "replay": True, "now": 3100.0, "events": []})
+    out = session.handle({"type": "consent", "now": 3200.0, "granted": True})
+    (report,) = reports(out)
+    assert report["seq"] == 0  # the report as it stands, at once
+    out = session.handle({"type": "consent", "now": 3300.0, "granted": False})
+    out += session.handle({"type": "goal", "now": 3400.0, "name": "x"})
+    assert reports(out) == []
+    assert of_type(out, "consent") == [{"type": "consent", "granted": False}]
+
+
+def test_gpc_wins_over_a_later_grant() -> None:
+    session = sharing(consent="opt-in", gpc=True)
+    session.handle({"type": "events", "replay": True, "now": 3100.0, "events": []})
+    assert reports(session.handle({"type": "consent", "now": 3200.0, "granted": True})) == []
+
+
+def test_ldp_reports_are_bits_only() -> None:
+    config = {**DWELL, "privacy": {"mode": "ldp", "epsilon": 1.0986}}
+    session = sharing(config)
+    (report,) = reports(session.handle({"type": "events", "replay": True, "now": 3100.0,
+                                        "events": []}))  # fmt: skip
+    assert report["privacy"]["mode"] == "ldp"
+    assert check_report(report) == []
+    (entry,) = report["triggers"]
+    assert all(v in (0, 1) for k, v in entry.items() if k not in ("trigger", "arm", "latency",
+                                                                  "suppressed"))  # fmt: skip
+
+
+def test_a_consent_event_from_the_shim_starts_the_reports() -> None:
+    session = sharing(consent="opt-in")
+    grant = {"t": 3050.0, "type": "consent", "state": True}
+    out = session.handle({"type": "events", "replay": True, "now": 3100.0, "events": [grant]})
+    assert [r["seq"] for r in reports(out)] == [0]
+    revoke = {"t": 3200.0, "type": "consent", "state": False}
+    out = session.handle({"type": "events", "now": 3200.0, "events": [revoke]})
+    assert reports(out) == [] and not session.sharing
+
+
+# -- local state (pytrigger.segments) -----------------------------------------
+
+
+def test_the_next_local_state_goes_out_with_consent_only() -> None:
+    stored = {"sessions": 6, "typing_rate": 6.0, "context": {"pointer": "mouse"}}
+    session = sharing(state=stored)
+    assert session.engine is not None and session.engine.segment == "power"
+    out = session.handle({"type": "events", "replay": True, "now": 3100.0, "events": []})
+    (state,) = [m["state"] for m in of_type(out, "state")]
+    assert state["sessions"] == 7 and state["typing_rate"] == 6.0
+    assert "context" not in state  # the device is read live, never stored
+    out = session.handle({"type": "dismiss", "now": 3200.0, "trigger": "card"})
+    (state,) = [m["state"] for m in of_type(out, "state")]
+    assert state["dismissals"] == {"card": 1}
+    assert reports(out)[-1]["segment"] == "power"
+
+    session = sharing(consent="opt-in", state=stored)
+    out = session.handle({"type": "events", "replay": True, "now": 3100.0, "events": []})
+    out += session.handle({"type": "dismiss", "now": 3200.0, "trigger": "card"})
+    assert of_type(out, "state") == []

@@ -15,6 +15,11 @@
  *  - Runs the engine in a module Web Worker (default), on the page
  *    (data-mode="main"), or next to PyScript (data-mode="pyscript"); applies
  *    its decisions (show / class / toast) and dispatches pytrigger:* events.
+ *  - Uploads the engine's aggregate report (never an event) to data-collector,
+ *    only with consent and never under Global Privacy Control / Do Not Track:
+ *    written to localStorage before it is sent, sent every 5 minutes and at
+ *    pagehide (sendBeacon, text/plain), retried with backoff and jitter, kept
+ *    for the next page load for up to 24 h (DESIGN.md §7).
  *
  * What it must never do
  *  - block the main thread: no sync I/O, no Python here in worker mode, every
@@ -23,9 +28,9 @@
  *    the spot and only its class leaves the handler; input and selection
  *    events carry no value and no text;
  *  - build HTML from strings: toasts are DOM nodes filled with textContent;
- *  - throw into the page or send anything anywhere by itself: any failure is
- *    one pytrigger:error event and a console.warn, then every listener is
- *    removed and the page goes on untouched.
+ *  - throw into the page: any failure is one pytrigger:error event and a
+ *    console.warn, then every listener is removed and the page goes on untouched;
+ *  - store or send anything before consent, or anything but the report.
  */
 (() => {
   'use strict';
@@ -211,9 +216,11 @@
       const now = isSelected();
       if (now !== selected) { selected = now; discrete({ t: stamp(e), type: 'selection', state: now }); }
     },
-    visibilitychange: (e) => discrete({
-      t: stamp(e), type: 'visibility', state: doc.visibilityState === 'hidden' ? 'hidden' : 'visible',
-    }),
+    visibilitychange: (e) => {
+      const hidden = doc.visibilityState === 'hidden';
+      discrete({ t: stamp(e), type: 'visibility', state: hidden ? 'hidden' : 'visible' });
+      if (hidden) flushBeacon();
+    },
   };
   const listen = (target, type, fn) => {
     const opts = { capture: true, passive: true };
@@ -225,6 +232,8 @@
     for (const type of Object.keys(handlers)) listen(doc, type, handlers[type]);
     listen(win, 'scroll', (e) => { if (e.target === doc) continuous(scrollSample(stamp(e))); });
     listen(win, 'resize', schedule);
+    listen(win, 'pagehide', flushBeacon);
+    listen(win, 'online', resume);
     if (coarse) {
       listen(coarse, 'change', () => { pointerKind = coarse.matches ? 'touch' : 'mouse'; schedule(); });
     }
@@ -321,6 +330,150 @@
     Object.assign(box.style, { top: '', bottom: '', left: '', right: '', [best[1]]: '1rem', [best[2]]: '1rem' });
   };
 
+  // ---------------------------------------------------------------- consent & upload
+  // Before consent nothing is written and nothing is sent: the only storage
+  // read is the remembered consent itself. GPC / DNT turn sharing off whatever
+  // the site says. The outbox (localStorage, with consent only) holds each
+  // page session's newest report until a 2xx is seen, for up to 24 h.
+  const KEY_CONSENT = 'pytrigger:consent', KEY_OUTBOX = 'pytrigger:outbox', KEY_STATE = 'pytrigger:state';
+  const OUTBOX_MAX = 256 * 1024, OUTBOX_TTL = 24 * 3600e3, KEEPALIVE_MAX = 60 * 1024;
+  const MAX_ATTEMPTS = 10, BACKOFF_MIN = 1000, BACKOFF_MAX = 60000;
+  const SITE_RE = /^[A-Za-z0-9_-]{1,64}$/;
+  const optOut = navigator.globalPrivacyControl === true || navigator.doNotTrack === '1' ||
+    win.doNotTrack === '1';
+  const collector = (() => {
+    try { return attr('collector') ? new URL(attr('collector'), doc.baseURI).href : null; } catch (_) { return null; }
+  })();
+  const siteKey = attr('site');
+  const every = Number(attr('report-interval')) > 0 ? Number(attr('report-interval')) : 300000;
+  const storage = (() => { try { return win.localStorage; } catch (_) { return null; } })();
+  const getItem = (key) => { try { return storage ? storage.getItem(key) : null; } catch (_) { return null; } };
+  const setItem = (key, value) => { try { if (storage) storage.setItem(key, value); } catch (_) { /* full */ } };
+  let consented = attr('consent') === 'granted' || getItem(KEY_CONSENT) === 'granted';
+  const canShare = () => consented && !optOut && !!collector && SITE_RE.test(siteKey || '') &&
+    phase !== 'failed';
+  let latest = null; // this page session's newest report {id, seq, at, body}
+  let beaconed = -1; // the seq last handed to sendBeacon
+  const delivered = new Map(); // report id -> highest seq answered 2xx
+  const jobs = new Map(); // report id -> {entry, attempts, timer, waiting}
+  let periodic = 0;
+
+  const outbox = {
+    load() {
+      try { const v = JSON.parse(getItem(KEY_OUTBOX) || '[]'); return Array.isArray(v) ? v : []; } catch (_) { return []; }
+    },
+    save(list) {
+      let text = JSON.stringify(list);
+      while (list.length && text.length > OUTBOX_MAX) { list.shift(); text = JSON.stringify(list); } // oldest go first
+      if (!list.length) { try { storage && storage.removeItem(KEY_OUTBOX); } catch (_) { /* gone */ } } else setItem(KEY_OUTBOX, text);
+    },
+    put(entry) {
+      const list = outbox.load().filter((e) => e && e.id !== entry.id);
+      list.push(entry);
+      outbox.save(list);
+    },
+    remove(id, seq) { outbox.save(outbox.load().filter((e) => e && !(e.id === id && e.seq <= seq))); },
+  };
+  const retryAfter = (value) => {
+    if (!value) return 0;
+    if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
+    const at = Date.parse(value);
+    return Number.isFinite(at) ? Math.max(0, at - Date.now()) : 0;
+  };
+  const attempt = (job) => {
+    job.timer = 0;
+    if (!canShare()) { jobs.delete(job.entry.id); return; }
+    if (navigator.onLine === false) { job.waiting = true; return; } // resumed by 'online'
+    const { id, seq, body } = job.entry;
+    fetch(collector, {
+      method: 'POST', body, headers: { 'Content-Type': 'text/plain' }, mode: 'cors',
+      credentials: 'omit', keepalive: body.length < KEEPALIVE_MAX,
+    }).then((res) => {
+      if (res.ok) {
+        delivered.set(id, Math.max(seq, delivered.get(id) ?? -1));
+        outbox.remove(id, seq);
+        if (job.entry.seq > seq) { job.attempts = 0; attempt(job); } else jobs.delete(id);
+      } else if (res.status === 408 || res.status === 429 || res.status >= 500) {
+        retry(job, retryAfter(res.headers.get('Retry-After')));
+      } else {
+        outbox.remove(id, Infinity); // the collector will never take it
+        jobs.delete(id);
+      }
+    }, () => retry(job, 0));
+  };
+  const retry = (job, wait) => {
+    if (jobs.get(job.entry.id) !== job) return;
+    job.attempts += 1;
+    if (job.attempts >= MAX_ATTEMPTS) { jobs.delete(job.entry.id); return; } // the outbox keeps it
+    const cap = Math.min(BACKOFF_MAX, BACKOFF_MIN * 2 ** (job.attempts - 1));
+    const delay = Math.max(cap / 2 + Math.random() * (cap / 2), wait); // equal jitter
+    job.timer = setTimeout(() => attempt(job), delay);
+  };
+  const upload = (entry) => {
+    if (!canShare() || (delivered.get(entry.id) ?? -1) >= entry.seq) return;
+    const job = jobs.get(entry.id);
+    if (job) { if (entry.seq > job.entry.seq) job.entry = entry; return; } // in flight or waiting
+    const fresh = { entry, attempts: 0, timer: 0, waiting: false };
+    jobs.set(entry.id, fresh);
+    attempt(fresh);
+  };
+  const resume = () => {
+    for (const job of jobs.values()) if (job.waiting) { job.waiting = false; attempt(job); }
+  };
+  const resendOutbox = () => {
+    if (!canShare()) return;
+    for (const e of outbox.load()) {
+      if (!e || typeof e.id !== 'string' || typeof e.body !== 'string') continue;
+      if (Date.now() - e.at < OUTBOX_TTL) upload(e); else outbox.remove(e.id, Infinity);
+    }
+  };
+  const keep = (entry) => {
+    if (!canShare()) return;
+    outbox.put(entry); // written before it is sent
+    if (!periodic) periodic = setInterval(() => { if (latest) upload(latest); }, every);
+  };
+  const onReport = (report) => {
+    latest = { id: report.report_id, seq: report.seq, at: Date.now(), body: JSON.stringify(report) };
+    keep(latest);
+  };
+  // pagehide / hidden: the last chance. A beacon's fate is unknown, so the
+  // outbox keeps the report and the next page load sends it again.
+  const flushBeacon = () => {
+    if (!latest || !canShare() || latest.seq <= beaconed) return;
+    if ((delivered.get(latest.id) ?? -1) >= latest.seq) return;
+    beaconed = latest.seq;
+    let sent = false;
+    try { sent = navigator.sendBeacon(collector, new Blob([latest.body], { type: 'text/plain' })); } catch (_) { sent = false; }
+    if (!sent && latest.body.length < KEEPALIVE_MAX) {
+      fetch(collector, { method: 'POST', body: latest.body, headers: { 'Content-Type': 'text/plain' },
+        mode: 'cors', credentials: 'omit', keepalive: true }).catch(() => {});
+    }
+  };
+  const forget = () => {
+    for (const job of jobs.values()) clearTimeout(job.timer);
+    jobs.clear();
+    clearInterval(periodic);
+    periodic = 0;
+    if (!storage) return;
+    try {
+      for (let i = storage.length - 1; i >= 0; i--) {
+        const key = storage.key(i);
+        if (key && key.startsWith('pytrigger:')) storage.removeItem(key);
+      }
+    } catch (_) { /* storage gone */ }
+  };
+  const setConsent = (granted) => {
+    if (granted) {
+      consented = true;
+      setItem(KEY_CONSENT, 'granted'); // remembered until revoked
+      if (latest) keep(latest);
+      resendOutbox();
+    } else {
+      consented = false;
+      forget();
+    }
+  };
+
   // ---------------------------------------------------------------- engine
   const onEngine = (text) => {
     if (phase === 'failed') return;
@@ -334,7 +487,9 @@
         const w = statsWaiting.get(m.id);
         statsWaiting.delete(m.id);
         if (w) w[0](m.stats);
-      } else if (m.type === 'error') fail(m.message, m.path);
+      } else if (m.type === 'report') onReport(m.report);
+      else if (m.type === 'state') { if (consented) setItem(KEY_STATE, JSON.stringify(m.state)); }
+      else if (m.type === 'error') fail(m.message, m.path);
       if (phase === 'failed') return;
     }
   };
@@ -345,7 +500,9 @@
       dispatch('gate', info);
     } else if (d.kind === 'fire') {
       apply(d.action, d);
-      dispatch('fire', { ...info, latencyMs: perf.now() - d.t, replayed: !!replayed });
+      const ms = perf.now() - d.t;
+      dispatch('fire', { ...info, latencyMs: ms, replayed: !!replayed });
+      send({ type: 'latency', trigger: d.trigger, variant: d.variant, ms, replayed: !!replayed });
     } else if (d.kind === 'expire') {
       dispatch('expire', { trigger: d.trigger });
     } else if (d.kind === 'suppressed') {
@@ -371,12 +528,18 @@
     dispatch('ready', { version: m.version, mode, bootMs: perf.now() - T0 });
     resolveReady({ version: m.version, mode });
   };
+  // the visitor's local state (stored with consent only) and this page's device
+  const localState = () => {
+    let stored = null;
+    if (consented) { try { stored = JSON.parse(getItem(KEY_STATE) || 'null'); } catch (_) { stored = null; } }
+    const state = stored && typeof stored === 'object' && !Array.isArray(stored) ? stored : {};
+    return { ...state, context: { pointer: pointerKind, viewport_w: win.innerWidth } };
+  };
   const init = () => send({
-    type: 'init', config: rawConfig, timeOrigin: perf.timeOrigin,
+    type: 'init', config: rawConfig, timeOrigin: perf.timeOrigin, state: localState(),
     unitId: attr('unit-id') || (win.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)),
-    site: attr('site'), collector: attr('collector'), consent: attr('consent') || 'opt-in',
-    consentScope: attr('consent-scope') || 'share',
-    gpc: navigator.globalPrivacyControl === true || navigator.doNotTrack === '1',
+    site: siteKey, collector, consent: consented ? 'granted' : 'opt-in',
+    consentScope: attr('consent-scope') || 'share', gpc: optOut,
   });
   const startEngine = () => {
     bootTimer = setTimeout(() => fail('the runtime did not start in ' + BOOT_TIMEOUT_MS / 1000 + ' s'), BOOT_TIMEOUT_MS);
@@ -443,6 +606,9 @@
   // ---------------------------------------------------------------- life
   const teardown = () => {
     listeners.splice(0).forEach((off) => off());
+    for (const job of jobs.values()) clearTimeout(job.timer);
+    jobs.clear();
+    clearInterval(periodic);
     cancelAnimationFrame(frame);
     clearTimeout(fallback);
     clearTimeout(bootTimer);
@@ -468,6 +634,7 @@
       fail('cannot listen: ' + err.message);
       return;
     }
+    resendOutbox(); // reports a previous page could not deliver (with consent only)
     loadConfig().then(startEngine, (err) => {
       if (Array.isArray(err)) fail(err[0], err[1]);
       else fail(String((err && err.message) || err));
@@ -481,6 +648,7 @@
   const api = {
     ready,
     consent(granted) {
+      setConsent(!!granted);
       if (granted && phase === 'off') start();
       call({ type: 'consent', state: !!granted });
     },
@@ -511,6 +679,6 @@
   Object.defineProperty(win, 'pytrigger', { value: Object.freeze(api), enumerable: true });
 
   const consentScope = attr('consent-scope') || 'share';
-  if (consentScope === 'all' && attr('consent') !== 'granted') return; // nothing runs before consent
+  if (consentScope === 'all' && !consented) return; // nothing runs before consent
   start();
 })();

@@ -30,12 +30,25 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def serve_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's folder: its static/ copy, its log and its SQLite database."""
+    return tmp_path_factory.mktemp("serve")
+
+
+@pytest.fixture(scope="session")
+def collector_db(serve_dir: Path) -> Path:
+    """The server's SQLite database (the collector stores reports there; `pytrigger
+    serve` registers the site `demo`, key `demo`, for its own origin)."""
+    return serve_dir / "e2e.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def server(serve_dir: Path, collector_db: Path) -> Iterator[str]:
     """`pytrigger serve` on a free loopback port; yields its base URL."""
     if not (STATIC / "pytrigger" / "pytrigger.js").is_file():
         pytest.fail("static/ is not built: run `python3 build.py` (or `python3 build.py test`)")
     port = _free_port()
-    folder = tmp_path_factory.mktemp("serve")
+    folder = serve_dir
     # a private copy: a rebuild of static/ during the run cannot tear the bundle
     static = folder / "static"
     shutil.copytree(STATIC, static)
@@ -43,7 +56,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     cmd = [
         sys.executable, "-m", "pytrigger", "serve",
         "--host", "127.0.0.1", "--port", str(port),
-        "--db", f"sqlite:///{folder / 'e2e.sqlite3'}", "--static", str(static),
+        "--db", f"sqlite:///{collector_db}", "--static", str(static),
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

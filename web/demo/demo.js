@@ -23,6 +23,21 @@
   on('suppressed', (d) => `quiet  ${d.trigger} (${d.reason})`);
   on('cta', (d) => `cta    ${d.trigger}`);
   on('error', (d) => `error  ${d.message}`);
+  // The site's consent control (a real site would use its consent platform):
+  // pytrigger stores and sends nothing until the visitor allows it.
+  const consent = document.createElement('button');
+  consent.type = 'button';
+  consent.id = 'consent-toggle';
+  const granted = () => localStorage.getItem('pytrigger:consent') === 'granted';
+  const label = () => {
+    consent.textContent = granted() ? 'Stop sharing anonymous stats' : 'Share anonymous stats';
+  };
+  consent.addEventListener('click', () => {
+    if (window.pytrigger) window.pytrigger.consent(!granted());
+    label();
+  });
+  label();
+  log.prepend(consent);
   const mount = () => document.body.append(log);
   if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
 })();
