@@ -42,6 +42,7 @@ from pytrigger.evaluation import compile_condition
 from pytrigger.events import Event, parse_event
 from pytrigger.experiments import assign, effective_trigger
 from pytrigger.lifecycle import TriggerLife
+from pytrigger.segments import LocalState, adapt_trigger, decide_segment, parse_state
 from pytrigger.signals.base import Reader
 from pytrigger.signals.catalog import SIGNALS
 from pytrigger.signals.clicks import RageClicks, RageState
@@ -64,7 +65,7 @@ from pytrigger.signals.page import (
 )
 from pytrigger.signals.pointer import DwellMs, DwellState, ExitIntent, ExitState
 from pytrigger.signals.scroll import ScrollDepth, ScrollState, ScrollVelocity, ScrollVelocityRatio
-from pytrigger.triggers import EVENT_TYPES, Config, Trigger
+from pytrigger.triggers import EVENT_TYPES, Config, SegmentDef, Trigger
 
 __all__ = ["Engine", "Exposure"]
 
@@ -136,7 +137,22 @@ class Engine:
         self._device = DeviceState()
         self._contexts = PageContexts()
 
-        resolved = [self._resolve(trigger, state) for trigger in config.triggers]
+        #: the local state the session started from (see :mod:`pytrigger.segments`)
+        self.local_state: LocalState = parse_state(state)
+        self._device.pointer = self.local_state.context.get("pointer")
+        self._device.viewport_w = self.local_state.context.get("viewport_w")
+        custom_windows = {
+            leaf.param("window_ms")
+            for segment in config.segments.custom
+            for leaf in leaves(segment.when)
+            if leaf.signal in ("scroll_velocity", "scroll_velocity_ratio")
+        }
+        self._scroll = ScrollState(custom_windows)  # for the segments' conditions at t = 0
+        #: the visitor's segment for this session, decided once (None: none matched)
+        self.segment: str | None = decide_segment(
+            config.segments, self.local_state, self._segment_holds
+        )
+        resolved = [self._resolve(trigger) for trigger in config.triggers]
         windows = {
             leaf.param("window_ms")
             for trigger, _, _ in resolved
@@ -168,19 +184,26 @@ class Engine:
         self._heap: list[tuple[float, int, int]] = []
 
     # -- session set-up ----------------------------------------------------
-    def _resolve(
-        self, trigger: Trigger, state: Mapping[str, object] | None
-    ) -> tuple[Trigger, str | None, str | None]:
+    def _resolve(self, trigger: Trigger) -> tuple[Trigger, str | None, str | None]:
         """The trigger as this session runs it, with its arm and segment.
 
         The arm comes from deterministic assignment on ``unit_id`` (no unit id:
-        no experiment runs, every trigger is its base form)."""
+        no experiment runs); the arm's override applies first, then the
+        segment's, then the visitor's adaptation (:func:`adapt_trigger`).  The
+        segment is reported only for a trigger that has segment overrides."""
         arm = None
         if trigger.experiment is not None and self.unit_id:
             arm = assign(trigger.experiment, self.unit_id)
-        if arm is None:
-            return trigger, None, None
-        return effective_trigger(trigger, arm, None), arm.name, None
+        override = dict(trigger.segments).get(self.segment) if self.segment else None
+        resolved = effective_trigger(trigger, arm, override)
+        resolved = adapt_trigger(resolved, self.local_state.dismissals.get(trigger.id, 0))
+        segment = self.segment if trigger.segments else None
+        return resolved, None if arm is None else arm.name, segment
+
+    def _segment_holds(self, segment: SegmentDef) -> bool:
+        """Whether a site segment's condition holds at the session's start."""
+        node = compile_condition(segment.when, partial(self._reader, target=None))
+        return node.eval(0.0) is True
 
     def _reader(self, leaf: Leaf, target: _Target | None) -> Reader:
         name = leaf.signal
