@@ -466,6 +466,7 @@
     if (granted) {
       consented = true;
       setItem(KEY_CONSENT, 'granted'); // remembered until revoked
+      if (pendingUnit) { setItem(KEY_UNIT, pendingUnit); pendingUnit = null; }
       if (latest) keep(latest);
       resendOutbox();
     } else {
@@ -535,9 +536,23 @@
     const state = stored && typeof stored === 'object' && !Array.isArray(stored) ? stored : {};
     return { ...state, context: { pointer: pointerKind, viewport_w: win.innerWidth } };
   };
+  // The unit experiments assign on: the site's own (data-unit-id), else a random
+  // id — kept in localStorage with consent, so a visitor keeps their arm across
+  // pages; in memory only without. Used by the engine, never sent.
+  const KEY_UNIT = 'pytrigger:unit';
+  const unitId = () => {
+    if (attr('unit-id')) return attr('unit-id');
+    const kept = consented ? getItem(KEY_UNIT) : null;
+    if (kept && /^[0-9a-f-]{8,64}$/.test(kept)) return kept;
+    const fresh = win.crypto && crypto.randomUUID ? crypto.randomUUID()
+      : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+    if (consented) setItem(KEY_UNIT, fresh); else pendingUnit = fresh;
+    return fresh;
+  };
+  let pendingUnit = null; // written if consent comes later in this page
   const init = () => send({
     type: 'init', config: rawConfig, timeOrigin: perf.timeOrigin, state: localState(),
-    unitId: attr('unit-id') || (win.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)),
+    unitId: unitId(),
     site: siteKey, collector, consent: consented ? 'granted' : 'opt-in',
     consentScope: attr('consent-scope') || 'share', gpc: optOut,
   });

@@ -154,8 +154,9 @@ def test_nothing_before_consent_and_only_aggregates_after(
         assert check_report(report) == []
         assert report["report_id"] == report_id  # one report per page session
     # with consent, a report waits in the outbox until a 2xx is seen for its latest seq
-    # (what stays: the consent and the visitor's local state, docs/segments.md)
-    kept = ["pytrigger:consent", "pytrigger:state"]
+    # (what stays: the consent, the visitor's local state (docs/segments.md) and the
+    # random unit id experiments assign on)
+    kept = ["pytrigger:consent", "pytrigger:state", "pytrigger:unit"]
     wait_until(lambda: sorted(storage(site)["local"]) == kept, 5,
                "the delivered report is still in the outbox", site)  # fmt: skip
 

@@ -149,3 +149,17 @@ def test_two_visitors_land_in_the_arms_assignment_predicts(browser: Browser, ser
             assert unit not in json.dumps(stats["report"])  # the unit id is never in a report
         finally:
             context.close()
+
+
+def test_with_consent_a_visitor_keeps_their_arm_across_pages(site: Site) -> None:
+    open_page(site, json.dumps(EXPERIMENT), extra='data-consent="granted"')
+    type_then_pause(site, 1200)
+    first = site.wait("fire", "search-help")["detail"]["variant"]
+    unit = site.evaluate("localStorage.getItem('pytrigger:unit')")
+    assert unit and first in ("control", "eager")
+    for _ in range(2):
+        site.page.reload()
+        site.ready()
+        type_then_pause(site, 1200)
+        assert site.wait("fire", "search-help")["detail"]["variant"] == first
+    assert site.evaluate("localStorage.getItem('pytrigger:unit')") == unit
