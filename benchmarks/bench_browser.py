@@ -1,0 +1,129 @@
+"""pytrigger in a real browser, against the same page bare and with posthog-js, in one run.
+
+Debian's Chromium (headless, through Playwright) loads benchmark-only pages served by the
+real ``python -m pytrigger serve`` from a private copy of the built ``static/`` (see
+browserbench/kit.py), in variants of one demo-like page: **bare** (no script),
+**posthog-js** (the npm package pinned in package.json, autocapture, rage clicks and page
+views on, served from and sending to a loopback peer: browserbench/peer.py), **pytrigger
+worker** (the default) and **pytrigger main** (``data-mode="main"``). Figures, each printed
+as a Markdown section with the command that produced it:
+
+1. main-thread cost of a scripted session (real mouse, keyboard and wheel input, the pointer
+   stepping every 8 ms; the variants' pages open side by side and taking turns in 10 s
+   slices): CDP ``Performance.getMetrics`` ScriptDuration/TaskDuration, the renderer
+   threads' CPU time from /proc, long tasks, Event Timing for clicks and keys, input delay,
+   JS heap after GC;
+2. added main-thread cost per input event (10,000 synthetic pointermove / keydown events
+   dispatched in a loop, rounds taking turns across the pages, median difference with bare);
+3. event-to-decision latency (``pytrigger:fire`` ``latencyMs``) for decisions made by a
+   keydown, a click and a deadline;
+4. time from the script tag to ``pytrigger:ready`` (``bootMs``), cold and warm;
+5. bytes on the wire, first and repeat visit (Resource Timing ``transferSize`` on the page
+   and in the worker), and the shim's gzip -9 size;
+6. engine throughput in Pyodide (a worker of the benchmark's own that boots the bundle with
+   worker.js's ``boot()`` and runs bench_engine.py's ``measure``) next to CPython's;
+7. memory over a long worker-mode session: page and worker JS heaps, Pyodide's wasm memory,
+   malloc in use, Python's gc objects, live PyProxies (the worker's Pyodide is reached
+   through CDP, from a paused frame of its own code: the product is not changed);
+8. where the time goes: CPU profiles of the page (the session, the synthetic loops) and of
+   the worker (CPU per message, cProfile of its Python).
+
+Only 127.0.0.1 is contacted; every loop is bounded in count and time; the servers and the
+browser are stopped on the way out, on error too. Progress goes to stderr.
+
+Run: .venv/bin/python benchmarks/bench_browser.py [--quick] [--only NAME[,NAME...]]
+(--quick: 20 s sessions, a 60 s memory run, fewer rounds: for development. The full run
+takes about half an hour.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from browserbench import common
+from browserbench.common import FIGURES, TIMES, Plan
+from browserbench.cpu_profile import figure_profile
+from browserbench.engine import figure_memory, figure_throughput
+from browserbench.kit import CHROMIUM, Servers, chromium, log
+from browserbench.latency import figure_latency
+from browserbench.loading import figure_boot, figure_bytes
+from browserbench.peer import posthog_version
+from browserbench.session import figure_per_event, figure_session
+from browserbench.visitor import VIEWPORT
+from playwright.sync_api import Browser
+
+# --------------------------------------------------------------------------- main
+
+
+def header(plan: Plan) -> str:
+    version = subprocess.run(
+        [CHROMIUM, "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    load = os.getloadavg()
+    return "\n".join(
+        [
+            "## Browser benchmarks: setting",
+            "",
+            f"Command: `{common.COMMAND}`",
+            "",
+            f"{version}, headless (Playwright, `--disable-gpu`), viewport "
+            f"{VIEWPORT['width']}{TIMES}{VIEWPORT['height']}; posthog-js {posthog_version()} "
+            "from npm; "
+            "pytrigger's bundle from static/ served by `pytrigger serve`. "
+            "Load average at the start: "
+            f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores "
+            f"({'quick run: shortened, for development' if plan.quick else 'full run'}). All "
+            "variants run in one process, one after the other, so their ratios share the machine's "
+            "state; absolute figures move with the machine's load.",
+            "",
+        ]
+    )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short runs, for development")
+    parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(FIGURES)}")
+    args = parser.parse_args(argv)
+    only = {x.strip() for x in args.only.split(",") if x.strip()} or set(FIGURES)
+    unknown = only - set(FIGURES)
+    if unknown:
+        parser.error(f"unknown figure(s): {', '.join(sorted(unknown))}")
+    common.COMMAND = shlex.join([".venv/bin/python", "benchmarks/bench_browser.py", *argv])
+    plan = Plan.make(args.quick)
+    started = time.monotonic()
+    print(header(plan), flush=True)
+    steps: list[tuple[str, Callable[[Browser, Servers], str]]] = [
+        ("session", lambda b, s: figure_session(b, s, plan)[0]),
+        ("per-event", lambda b, s: figure_per_event(b, s, plan)),
+        ("latency", lambda b, s: figure_latency(b, s, plan)[0]),
+    ]
+    with Servers() as servers, chromium() as browser:
+        for name, run in steps:
+            if name in only:
+                print(run(browser, servers), flush=True)
+        if only & {"boot", "bytes"}:
+            text, _, visits = figure_boot(browser, servers, plan)
+            if "boot" in only:
+                print(text, flush=True)
+            if "bytes" in only:
+                print(figure_bytes(servers, visits), flush=True)
+        for name, fig in (
+            ("throughput", figure_throughput),
+            ("memory", figure_memory),
+            ("profile", figure_profile),
+        ):
+            if name in only:
+                print(fig(browser, servers, plan), flush=True)
+    log(f"done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,178 @@
+"""Figures 4 and 5: time from the script tag to `pytrigger:ready`, and bytes on the wire."""
+
+from __future__ import annotations
+
+import gzip
+from collections import defaultdict
+from typing import Any
+
+from playwright.sync_api import Browser, Page
+
+from .common import (
+    DASH,
+    LABEL,
+    Plan,
+    Visit,
+    fmt,
+    page_for,
+    section,
+    yes,
+)
+from .kit import (
+    STATIC,
+    Servers,
+    log,
+    median,
+)
+from .peer import POSTHOG_DIST
+
+# --------------------------------------------------------------------------- 4 & 5. boot, bytes
+
+RESOURCES = """() => [
+  ...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')
+].map((e) => ({name: e.name, type: e.initiatorType, transfer: e.transferSize,
+               body: e.encodedBodySize, decoded: e.decodedBodySize}))"""
+
+
+def resources(page: Page) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = page.evaluate(RESOURCES)
+    for worker in page.workers:
+        try:
+            found += worker.evaluate(RESOURCES)
+        except Exception as error:  # a worker that went away
+            log(f"resources: worker {worker.url}: {error}")
+    return found
+
+
+def figure_boot(
+    browser: Browser, servers: Servers, plan: Plan
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    boots: dict[str, dict[str, list[float]]] = {m: defaultdict(list) for m in ("worker", "main")}
+    visits: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for mode in ("worker", "main"):
+        for run in range(plan.boot_runs):
+            log(f"boot: {mode} #{run + 1}")
+            with Visit(browser, inputs=False, timing=False) as visit:
+                cold = visit.open(servers, page_for(mode), mode, settle_ms=300)
+                boots[mode]["cold"].append(cold["bootMs"])
+                boots[mode]["cold_nav"].append(cold["at"])
+                first = resources(visit.page) if run == 0 else None
+                warm = visit.open(servers, page_for(mode), mode, settle_ms=300)
+                boots[mode]["warm"].append(warm["bootMs"])
+                boots[mode]["warm_nav"].append(warm["at"])
+                if run == 0 and mode == "worker":
+                    visits["worker"] = {"first": first or [], "repeat": resources(visit.page)}
+    for variant in ("bare", "posthog"):
+        with Visit(browser, inputs=False, timing=False) as visit:
+            visit.open(servers, page_for(variant), variant, settle_ms=2000)
+            first = resources(visit.page)
+            visit.open(servers, page_for(variant), variant, settle_ms=2000)
+            visits[variant] = {"first": first, "repeat": resources(visit.page)}
+    rows = [
+        "| mode | cold: bootMs median | (runs) | warm: bootMs median | (runs) | cold: navigation → "
+        "ready | warm: navigation → ready |",
+        "|---|---:|---|---:|---|---:|---:|",
+    ]
+    for mode in ("worker", "main"):
+        b = boots[mode]
+        rows.append(
+            f"| {mode} | {fmt(median(b['cold']), 0)} ms | "
+            f"{', '.join(fmt(x, 0) for x in b['cold'])} | "
+            f"{fmt(median(b['warm']), 0)} ms | {', '.join(fmt(x, 0) for x in b['warm'])} | "
+            f"{fmt(median(b['cold_nav']), 0)} ms | {fmt(median(b['warm_nav']), 0)} ms |"
+        )
+    cold, warm = median(boots["worker"]["cold"]), median(boots["worker"]["warm"])
+    rows += [
+        "",
+        f"`bootMs` is `pytrigger:ready`'s detail (from the shim's first line to ready); "
+        f"navigation → ready is the event's `performance.now()`. Cold: a fresh context (empty "
+        f"HTTP and code caches), {plan.boot_runs} runs; warm: the same context navigating to the "
+        "page again (`pytrigger serve`'s headers: the runtime and wheel `immutable`, the shim, "
+        "worker and lock `no-cache`, revalidated).",
+        "",
+        f"Targets (worker): cold ≤ 3 s — {fmt(cold, 0)} ms, {yes(cold <= 3000)}; warm ≤ 1 s — "
+        f"{fmt(warm, 0)} ms, {yes(warm <= 1000)}.",
+    ]
+    return section("Browser: time from the script tag to pytrigger:ready", rows), boots, visits
+
+
+def _short(url: str, servers: Servers) -> str:
+    name = url.replace(servers.base, "").replace(servers.peer.origin, "[posthog]")
+    return name.split("?")[0]
+
+
+def _upload(url: str, servers: Servers) -> bool:
+    """posthog-js's event posts (to the peer, outside its /static/ and /array/ files)."""
+    if not url.startswith(servers.peer.origin):
+        return False
+    path = url[len(servers.peer.origin) :]
+    return not path.startswith(("/static/", "/array/"))
+
+
+def figure_bytes(servers: Servers, visits: dict[str, Any]) -> str:
+    rows = [
+        "| file | first visit, bytes | repeat visit, bytes | (decoded size) |",
+        "|---|---:|---:|---:|",
+    ]
+    worker = visits["worker"]
+    repeat = {e["name"]: e for e in worker["repeat"]}
+    for e in worker["first"]:
+        again = repeat.get(e["name"])
+        rows.append(
+            f"| {_short(e['name'], servers)} | {e['transfer']:,} | "
+            f"{again['transfer'] if again else 0:,} | {e['decoded']:,} |"
+        )
+    totals = {}
+    for variant in ("bare", "posthog", "worker"):
+        v = visits[variant]
+        first = sum(e["transfer"] for e in v["first"] if not _upload(e["name"], servers))
+        again = sum(e["transfer"] for e in v["repeat"] if not _upload(e["name"], servers))
+        totals[variant] = (first, again)
+    # worker.js: a dedicated worker's own script shows up in no Resource Timing buffer
+    names = {_short(e["name"], servers) for e in worker["first"]}
+    missing = "/pytrigger/worker.js" not in names
+    shim = (STATIC / "pytrigger" / "pytrigger.js").read_bytes()
+    shim_gz = len(gzip.compress(shim, 9, mtime=0))
+    shim_br = (STATIC / "pytrigger" / "pytrigger.js.br").stat().st_size
+    worker_js = (STATIC / "pytrigger" / "worker.js").read_bytes()
+    array = (POSTHOG_DIST / "array.js").read_bytes()
+    rows += [
+        "",
+        "| page | first visit, bytes | repeat visit, bytes | added over the bare page, "
+        "first / repeat |",
+        "|---|---:|---:|---:|",
+    ]
+    for variant in ("bare", "posthog", "worker"):
+        first, again = totals[variant]
+        rows.append(
+            f"| {LABEL[variant]} | {first:,} | {again:,} | "
+            f"{first - totals['bare'][0]:,} / {again - totals['bare'][1]:,} |"
+        )
+    rows += [
+        "",
+        "| script | raw bytes | gzip -9 | brotli (as served) |",
+        "|---|---:|---:|---:|",
+        f"| pytrigger.js (the shim) | {len(shim):,} | {shim_gz:,} ({shim_gz / 1024:.2f} KiB) | "
+        f"{shim_br:,} |",
+        f"| worker.js | {len(worker_js):,} | {len(gzip.compress(worker_js, 9, mtime=0)):,} | "
+        f"{DASH} |",
+        f"| posthog-js dist/array.js | {len(array):,} | {len(gzip.compress(array, 9, mtime=0)):,} "
+        f"| {DASH} |",
+        "",
+        "Bytes are Resource Timing `transferSize` (body as transferred plus headers; 0 from the "
+        "HTTP cache, the headers alone for a 304), from the page and from its worker, with "
+        "`Accept-Encoding: br` (Chromium's default), after `pytrigger:ready`; the repeat "
+        "visit is the same context navigating again. Uploads (posthog-js's event posts) are "
+        "left out here: see the session figure."
+        + (
+            " worker.js's own fetch appears in no Resource Timing buffer (Chromium fetches a "
+            "dedicated worker's script in the browser process), so it is not in the totals: add "
+            f"its .br, {(STATIC / 'pytrigger' / 'worker.js.br').stat().st_size:,} bytes plus "
+            "headers."
+            if missing
+            else ""
+        ),
+        "",
+        f"Target: the shim ≤ 8 KiB gzipped — {shim_gz / 1024:.2f} KiB, {yes(shim_gz <= 8192)}.",
+    ]
+    return section("Browser: bytes on the wire", rows)
