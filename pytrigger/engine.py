@@ -245,6 +245,33 @@ class Engine:
         return None
 
     # -- public API ----------------------------------------------------------
+    def continuous_needs(self) -> frozenset[str]:
+        """The continuous event types (``pointermove``, ``scroll``) that can
+        change anything for this session's triggers: a page may leave the
+        others out (every discrete event still counts).  ``idle_ms`` reads
+        every input; ``exit_intent`` ends at a move; ``dragging`` is a pointer
+        held down while moving; a gate may be confirmed by either.
+
+        >>> from pytrigger.config import load_config
+        >>> config = load_config({"version": 1, "triggers": [
+        ...     {"id": "card", "target": ".card", "when": {"signal": "dwell_ms", "gte": 500}}]})
+        >>> sorted(Engine(config).continuous_needs())
+        []
+        """
+        needs: set[str] = set()
+        for life in self._lives:
+            trigger = life.trigger
+            signals = {leaf.signal for leaf in leaves(trigger.when)}
+            if "idle_ms" in signals:
+                needs.update(("pointermove", "scroll"))
+            if "exit_intent" in signals or "dragging" in trigger.suppress_when:
+                needs.add("pointermove")
+            if signals & {"scroll_depth", "scroll_velocity", "scroll_velocity_ratio"}:
+                needs.add("scroll")
+            if trigger.gate is not None:
+                needs.update(trigger.gate.confirm & {"pointermove", "scroll"})
+        return frozenset(needs)
+
     @property
     def now(self) -> float:
         """The time of the last event or deadline handled (0 before any)."""

@@ -50,7 +50,8 @@ Messages in (each with ``now``, page ms)::
 
 Messages out::
 
-    {"type": "ready", "version": "0.1.0"}
+    {"type": "ready", "version": "0.1.0", "continuous": ["scroll"]}
+                 # the continuous event types the engine can use: the shim drops the others
     {"type": "error", "message": "triggers[0].when: missing", "path": "triggers[0].when"}
     {"type": "decisions", "replayed": false, "decisions": [
         {"t": 812.5, "trigger": "card", "kind": "fire", "reason": null,
@@ -85,7 +86,7 @@ the tab hidden); the shim stores it.  Without consent none is sent.
 >>> session.handle({"type": "init", "now": 900.0, "config": {"version": 1, "triggers": [
 ...     {"id": "card", "target": ".card", "when": {"signal": "dwell_ms", "gte": 500}}]}})
 ... # doctest: +ELLIPSIS
-[{'type': 'ready', 'version': '...'}]
+[{'type': 'ready', 'version': '...', 'continuous': []}]
 >>> out = session.handle({"type": "events", "replay": True, "now": 1000.0, "events": [
 ...     {"t": 100.0, "type": "pointerenter", "targets": ["card"]}]})
 >>> [(m["type"], m.get("replayed")) for m in out]
@@ -360,7 +361,8 @@ class Session:
         if self.aggregates is not None:
             self.aggregates.set_segment(self.engine.segment)
         self.state = "replaying"
-        return [{"type": "ready", "version": package_version()}]
+        continuous = sorted(self.engine.continuous_needs())
+        return [{"type": "ready", "version": package_version(), "continuous": continuous}]
 
     def _feed(self, events: list[Any], now: float) -> list[Decision]:
         engine = self.engine

@@ -46,7 +46,8 @@ GATED = {
 def started(config: dict[str, Any] = DWELL, now: float = 3000.0) -> Session:
     session = Session()
     out = session.handle({"type": "init", "now": now, "config": config, "timeOrigin": 1.0})
-    assert out == [{"type": "ready", "version": package_version()}]
+    (ready,) = out
+    assert ready["type"] == "ready" and ready["version"] == package_version()
     return session
 
 
@@ -550,3 +551,23 @@ def test_the_next_local_state_goes_out_with_consent_only() -> None:
     out = session.handle({"type": "events", "replay": True, "now": 3100.0, "events": []})
     out += session.handle({"type": "dismiss", "now": 3200.0, "trigger": "card"})
     assert of_type(out, "state") == []
+
+
+@pytest.mark.parametrize(
+    ("when", "extra", "continuous"),
+    [
+        ({"signal": "dwell_ms", "gte": 500}, {}, []),
+        ({"signal": "idle_ms", "gte": 500}, {}, ["pointermove", "scroll"]),
+        ({"signal": "exit_intent", "eq": 1}, {}, ["pointermove"]),
+        ({"signal": "scroll_depth", "gte": 0.5}, {}, ["scroll"]),
+        ({"signal": "dwell_ms", "gte": 500}, {"suppress_when": ["dragging"]}, ["pointermove"]),
+        ({"signal": "dwell_ms", "gte": 500},
+         {"gate": {"confirm": ["scroll", "click"], "within_ms": 1000}}, ["scroll"]),
+    ],
+)  # fmt: skip
+def test_ready_names_the_continuous_events_the_engine_can_use(
+    when: dict[str, Any], extra: dict[str, Any], continuous: list[str]
+) -> None:
+    config = {"version": 1, "triggers": [{"id": "c", "target": ".c", "when": when, **extra}]}
+    out = Session().handle({"type": "init", "now": 1.0, "config": config})
+    assert out[0]["continuous"] == continuous

@@ -87,6 +87,7 @@
   const resolve = (rec) => {
     if (!('el' in rec)) return [rec];
     const { el, rel, type, pointerType, ...ev } = rec;
+    if (type === 'pointermove') return [{ ...ev, type }]; // the engine reads no target from a move
     if (type !== 'over' && type !== 'out') {
       const targets = targetsOf(el);
       return [targets.length ? { ...ev, type, targets } : { ...ev, type }];
@@ -145,14 +146,23 @@
     const ctx = readContext(null);
     if (ctx) recs.push(ctx);
     if (recs.length) deliver(recs);
-    for (const [id, el] of toasts) place(el, id);
+    if (moved && toasts.size) for (const [id, el] of toasts) place(el, id);
+    moved = false;
   };
+  let moved = false; // the page scrolled or resized: toasts are placed again
   const schedule = () => {
     if (frame) return;
     frame = requestAnimationFrame(flush);
     fallback = setTimeout(flush, 50); // frames stop in a hidden tab
   };
-  const continuous = (rec) => { pending[rec.type] = rec; schedule(); };
+  // After ready, the engine names the continuous types it can use (a dwell-only
+  // config needs no pointermove): the others are dropped here, unsent.
+  let wants = null;
+  const continuous = (rec) => {
+    if (wants && !wants.has(rec.type)) return;
+    pending[rec.type] = rec;
+    schedule();
+  };
   const discrete = (...recs) => deliver([...takePending(), ...recs]);
 
   const scrollSample = (t) => ({
@@ -230,8 +240,12 @@
   };
   const attach = () => {
     for (const type of Object.keys(handlers)) listen(doc, type, handlers[type]);
-    listen(win, 'scroll', (e) => { if (e.target === doc) continuous(scrollSample(stamp(e))); });
-    listen(win, 'resize', schedule);
+    listen(win, 'scroll', (e) => {
+      if (e.target !== doc) return;
+      if (toasts.size) { moved = true; schedule(); }
+      continuous(scrollSample(stamp(e)));
+    });
+    listen(win, 'resize', () => { moved = true; schedule(); });
     listen(win, 'pagehide', flushBeacon);
     listen(win, 'online', resume);
     if (coarse) {
@@ -512,6 +526,7 @@
   };
   const onReady = (m) => {
     clearTimeout(bootTimer);
+    if (Array.isArray(m.continuous)) wants = new Set(m.continuous);
     flush(); // pending pointermove/scroll join the buffer
     const recs = buffer.flatMap(resolve);
     buffer = null;
