@@ -104,7 +104,7 @@ def _built() -> bool:
 
 def test_dashboard_on_a_loopback_server(server: Server, filled: str) -> None:
     if not _built():
-        pytest.skip("static/ has no dashboard: run `python3 build.py`")
+        pytest.fail("static/ has no dashboard: run `python3 build.py`")
     page = httpx.get(f"{server.url}/dashboard", params={"site": filled}, timeout=10)
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")

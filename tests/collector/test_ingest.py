@@ -322,7 +322,7 @@ def test_dashboard_is_served_with_a_strict_csp(server: Server, client: httpx.Cli
     assert client.get("/dashboard").status_code == 404  # no site named
     page = client.get("/dashboard", params={"site": "demo"})
     if page.status_code == 404 and "not built" in page.text:
-        pytest.skip("static/ has no dashboard: run `python3 build.py`")
+        pytest.fail("static/ has no dashboard: run `python3 build.py`")
     assert page.status_code == 200
     assert "script-src 'self'" in page.headers["content-security-policy"]
 
