@@ -394,15 +394,17 @@
     const at = Date.parse(value);
     return Number.isFinite(at) ? Math.max(0, at - Date.now()) : 0;
   };
+  // text/plain: a CORS-simple request, no preflight; keepalive outlives the page
+  const post = (body) => fetch(collector, {
+    method: 'POST', body, headers: { 'Content-Type': 'text/plain' }, mode: 'cors',
+    credentials: 'omit', keepalive: body.length < KEEPALIVE_MAX,
+  });
   const attempt = (job) => {
     job.timer = 0;
     if (!canShare()) { jobs.delete(job.entry.id); return; }
     if (navigator.onLine === false) { job.waiting = true; return; } // resumed by 'online'
     const { id, seq, body } = job.entry;
-    fetch(collector, {
-      method: 'POST', body, headers: { 'Content-Type': 'text/plain' }, mode: 'cors',
-      credentials: 'omit', keepalive: body.length < KEEPALIVE_MAX,
-    }).then((res) => {
+    post(body).then((res) => {
       if (res.ok) {
         delivered.set(id, Math.max(seq, delivered.get(id) ?? -1));
         outbox.remove(id, seq);
@@ -458,10 +460,7 @@
     beaconed = latest.seq;
     let sent = false;
     try { sent = navigator.sendBeacon(collector, new Blob([latest.body], { type: 'text/plain' })); } catch (_) { sent = false; }
-    if (!sent && latest.body.length < KEEPALIVE_MAX) {
-      fetch(collector, { method: 'POST', body: latest.body, headers: { 'Content-Type': 'text/plain' },
-        mode: 'cors', credentials: 'omit', keepalive: true }).catch(() => {});
-    }
+    if (!sent && latest.body.length < KEEPALIVE_MAX) post(latest.body).catch(() => {});
   };
   const forget = () => {
     for (const job of jobs.values()) clearTimeout(job.timer);
