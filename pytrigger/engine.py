@@ -272,6 +272,39 @@ class Engine:
                 needs.update(trigger.gate.confirm & {"pointermove", "scroll"})
         return frozenset(needs)
 
+    def move_needs(self) -> dict[str, bool | list[str]]:
+        """Which ``pointermove`` events can change anything, so that a page
+        may send only those (and listen to moves only while one can count):
+
+        - ``all``: every move (``idle_ms`` is reset by every input);
+        - ``pressed``: the first move while a pointer is held down (``dragging``
+          starts there and lasts until ``pointerup``);
+        - ``leave``: the first move after the pointer left the page
+          (``exit_intent`` ends there);
+        - ``gates``: the triggers whose open gate a move confirms: the first
+          move while one is open (from its ``gate`` decision to its ``fire``
+          or ``expire``).
+
+        Every other move changes no signal, context or gate.
+
+        >>> from pytrigger.config import load_config
+        >>> config = load_config({"version": 1, "triggers": [{"id": "bye",
+        ...     "when": {"signal": "exit_intent", "eq": 1}, "suppress_when": ["dragging"]}]})
+        >>> Engine(config).move_needs()
+        {'all': False, 'pressed': True, 'leave': True, 'gates': []}
+        """
+        every = pressed = leave = False
+        gates: list[str] = []
+        for life in self._lives:
+            trigger = life.trigger
+            signals = {leaf.signal for leaf in leaves(trigger.when)}
+            every = every or "idle_ms" in signals
+            pressed = pressed or "dragging" in trigger.suppress_when
+            leave = leave or "exit_intent" in signals
+            if trigger.gate is not None and "pointermove" in trigger.gate.confirm:
+                gates.append(trigger.id)
+        return {"all": every, "pressed": pressed, "leave": leave, "gates": gates}
+
     @property
     def now(self) -> float:
         """The time of the last event or deadline handled (0 before any)."""

@@ -571,3 +571,25 @@ def test_ready_names_the_continuous_events_the_engine_can_use(
     config = {"version": 1, "triggers": [{"id": "c", "target": ".c", "when": when, **extra}]}
     out = Session().handle({"type": "init", "now": 1.0, "config": config})
     assert out[0]["continuous"] == continuous
+
+
+@pytest.mark.parametrize(
+    ("when", "extra", "moves"),
+    [
+        ({"signal": "dwell_ms", "gte": 500}, {}, {}),
+        ({"signal": "idle_ms", "gte": 500}, {}, {"all": True}),
+        ({"signal": "exit_intent", "eq": 1}, {}, {"leave": True}),
+        ({"signal": "scroll_depth", "gte": 0.5}, {}, {}),
+        ({"signal": "dwell_ms", "gte": 500}, {"suppress_when": ["dragging"]}, {"pressed": True}),
+        ({"signal": "dwell_ms", "gte": 500},
+         {"gate": {"confirm": ["scroll", "click"], "within_ms": 1000}}, {}),
+        ({"signal": "dwell_ms", "gte": 500},
+         {"gate": {"confirm": ["pointermove"], "within_ms": 1000}}, {"gates": ["c"]}),
+    ],
+)  # fmt: skip
+def test_ready_names_the_pointer_moves_the_engine_can_use(
+    when: dict[str, Any], extra: dict[str, Any], moves: dict[str, Any]
+) -> None:
+    config = {"version": 1, "triggers": [{"id": "c", "target": ".c", "when": when, **extra}]}
+    out = Session().handle({"type": "init", "now": 1.0, "config": config})
+    assert out[0]["moves"] == {"all": False, "pressed": False, "leave": False, "gates": [], **moves}

@@ -1,4 +1,6 @@
-/*! pytrigger.js — the pytrigger shim (classic script; MIT).
+/*! pytrigger.js | MIT | readable source: pytrigger.src.js */
+/* pytrigger.js — the pytrigger shim (a classic script). static/ serves it
+ * minified by terser (build.py), with this source and a map beside it.
  *
  * What it does
  *  - Reads its own tag (data-config, data-mode, data-unit-id, data-consent…,
@@ -10,8 +12,9 @@
  *  - Buffers events until the engine is armed (2,000 at most: the oldest
  *    pointermove/scroll go first, discrete events never; drops are counted),
  *    holding element references only until the config is loaded.
- *  - Coalesces pointermove/scroll to one per animation frame (50 ms timer
- *    fallback when frames stop); posts discrete events at once.
+ *  - Does nothing per frame: listens to pointermove only while the engine
+ *    can use a move, keeps the newest move and scroll for one 50 ms timer,
+ *    and posts discrete events at the end of their task, one message a task.
  *  - Runs the engine in a module Web Worker (default), on the page
  *    (data-mode="main"), or next to PyScript (data-mode="pyscript"); applies
  *    its decisions (show / class / toast) and dispatches pytrigger:* events.
@@ -54,8 +57,6 @@
   let lastT = 0;
   let port = null; // {post(text), close()}
   const listeners = [];
-  const pending = {}; // coalesced continuous events, by type
-  let frame = 0, fallback = 0;
   let context = null, selected = false;
   let statsId = 0;
   const statsWaiting = new Map();
@@ -75,8 +76,9 @@
     doc.dispatchEvent(new CustomEvent('pytrigger:' + name, { detail }));
 
   // ---------------------------------------------------------------- events
-  // A record is a trace event; before the config is loaded it may also carry
-  // `el` (and `rel`, for pointerover/out), resolved into targets later.
+  // A trace event is built in the listener. Until the config is loaded, an
+  // event that happened on an element is buffered as {ev, el, rel} (`rel`: the
+  // pointer's other element, for pointerover/out) and its targets resolved later.
   const targetsOf = (el) => {
     const ids = [];
     if (el && el.closest) {
@@ -84,47 +86,69 @@
     }
     return ids;
   };
-  const resolve = (rec) => {
-    if (!('el' in rec)) return [rec];
-    const { el, rel, type, pointerType, ...ev } = rec;
-    if (type === 'pointermove') return [{ ...ev, type }]; // the engine reads no target from a move
+  // Appends to `out` the trace events one DOM event makes once targets are known.
+  const toTrace = (ev, el, rel, out) => {
+    const type = ev.type;
     if (type !== 'over' && type !== 'out') {
-      const targets = targetsOf(el);
-      return [targets.length ? { ...ev, type, targets } : { ...ev, type }];
+      if (el) {
+        const ids = targetsOf(el);
+        if (ids.length) ev.targets = ids;
+      }
+      out.push(ev);
+      return;
     }
     // a target's own boundary is crossed when closest() differs on both sides
-    const crossed = [];
+    let crossed = null;
     for (const tr of triggers) {
       if (!tr.target) continue;
       const inside = el && el.closest ? el.closest(tr.target) : null;
       if (inside && inside !== (rel && rel.closest ? rel.closest(tr.target) : null)) {
-        crossed.push(tr.id);
+        (crossed || (crossed = [])).push(tr.id);
       }
     }
-    const out = [];
-    if (crossed.length) {
-      out.push({ t: ev.t, type: type === 'over' ? 'pointerenter' : 'pointerleave', targets: crossed });
-    }
-    if (type === 'out' && !rel && pointerType === 'mouse') {
+    if (crossed) out.push({ t: ev.t, type: type === 'over' ? 'pointerenter' : 'pointerleave', targets: crossed });
+    if (type === 'out' && !rel && ev.pointerType === 'mouse') {
       out.push({ t: ev.t, type: 'leave', x: ev.x, y: ev.y }); // left the document
     }
-    return out;
+  };
+  const resolveItem = (item, out) => {
+    if (item.ev) toTrace(item.ev, item.el, item.rel, out); else out.push(item);
   };
 
+  // Outgoing messages wait for the end of the current task (a microtask), so
+  // the events of one task (pointerup + click, keydown + input…) cross in one
+  // postMessage; their order with every other message is kept.
+  let outgoing = [];
+  let live = null; // the queued events message new events may join
+  const sendNow = () => {
+    const msgs = outgoing;
+    outgoing = [];
+    live = null;
+    for (const msg of msgs) {
+      if (!port) return;
+      try { port.post(JSON.stringify(msg)); } catch (err) { fail('cannot reach the engine: ' + err.message); return; }
+    }
+  };
   const send = (msg) => {
-    try { port.post(JSON.stringify(msg)); } catch (err) { fail('cannot reach the engine: ' + err.message); }
+    if (!outgoing.length) queueMicrotask(sendNow);
+    outgoing.push(msg);
+    live = null;
+  };
+  const sendEvents = (events) => {
+    if (live) { for (const ev of events) live.events.push(ev); return; }
+    send({ type: 'events', events });
+    live = outgoing[outgoing.length - 1];
   };
 
-  const deliver = (recs) => {
+  const deliver = (ev, el, rel) => {
     if (phase === 'ready') {
-      const events = recs.flatMap(resolve);
-      if (events.length) send({ type: 'events', events });
+      const events = [];
+      toTrace(ev, el, rel, events);
+      if (events.length) sendEvents(events);
       return;
     }
     if (!buffer) return;
-    for (const rec of recs) {
-      if (triggers) buffer.push(...resolve(rec)); else buffer.push(rec);
-    }
+    if (triggers) toTrace(ev, el, rel, buffer); else buffer.push(el || rel ? { ev, el, rel } : ev);
     while (buffer.length > MAX_BUFFER) {
       const i = buffer.findIndex((r) => CONTINUOUS.includes(r.type));
       if (i < 0) break; // never drop a discrete event
@@ -133,37 +157,60 @@
     }
   };
 
+  // Continuous input. Nothing is done per frame: the newest move and a note
+  // that the page scrolled wait for one timer (BATCH_MS), and the scroll
+  // position is read then. A discrete event sends what waits first.
+  const BATCH_MS = 50;
+  let timer = 0;
+  let move = null; // the newest pointermove not sent yet
+  let scrolledAt = -1; // the time of the newest scroll not sent yet (-1: none)
+  let moved = false; // the page scrolled or resized: toasts are placed again
   const takePending = () => {
-    const recs = [pending.pointermove, pending.scroll].filter(Boolean).sort((a, b) => a.t - b.t);
-    pending.pointermove = pending.scroll = null;
-    return recs;
+    const m = move, s = scrolledAt;
+    move = null;
+    scrolledAt = -1;
+    if (s >= 0 && wantScroll) deliver(scrollSample(s));
+    if (m) deliver(m);
   };
   const flush = () => {
-    cancelAnimationFrame(frame);
-    clearTimeout(fallback);
-    frame = fallback = 0;
-    const recs = takePending();
+    clearTimeout(timer);
+    timer = 0;
+    takePending();
     const ctx = readContext(null);
-    if (ctx) recs.push(ctx);
-    if (recs.length) deliver(recs);
+    if (ctx) deliver(ctx);
     if (moved && toasts.size) for (const [id, el] of toasts) place(el, id);
     moved = false;
   };
-  let moved = false; // the page scrolled or resized: toasts are placed again
-  const schedule = () => {
-    if (frame) return;
-    frame = requestAnimationFrame(flush);
-    fallback = setTimeout(flush, 50); // frames stop in a hidden tab
+  const schedule = () => { if (!timer) timer = setTimeout(flush, BATCH_MS); };
+  const discrete = (ev, el, rel) => {
+    if (move || scrolledAt >= 0) takePending();
+    deliver(ev, el, rel);
   };
-  // After ready, the engine names the continuous types it can use (a dwell-only
-  // config needs no pointermove): the others are dropped here, unsent.
-  let wants = null;
-  const continuous = (rec) => {
-    if (wants && !wants.has(rec.type)) return;
-    pending[rec.type] = rec;
-    schedule();
+
+  // Moves are listened to only while the engine can use one (ready's `moves`):
+  // every move (`all`: idle_ms reads every input), else only the first move
+  // with a pointer held down (`pressed`: dragging), the first after the
+  // pointer left the document (`leave`: exit_intent) and the first while a
+  // gate that moves confirm is open (`gates`). Before ready, every move counts.
+  let moveAll = true, movePressed = false, moveLeave = false, moveGates = null;
+  let downNoMove = false, leftNoMove = false; // a pointer went down / left, no move since
+  const openGates = new Set();
+  let wantScroll = true;
+  let moveOff = null;
+  const onMove = (e) => {
+    const ev = { t: stamp(e), type: 'pointermove', x: e.clientX, y: e.clientY };
+    downNoMove = leftNoMove = false;
+    if (moveAll) { move = ev; schedule(); return; }
+    discrete(ev); // the one move a need waited for, at once
+    openGates.clear();
+    updateMoves();
   };
-  const discrete = (...recs) => deliver([...takePending(), ...recs]);
+  const updateMoves = () => {
+    const want = moveAll || (movePressed && downNoMove) || (moveLeave && leftNoMove) ||
+      openGates.size > 0;
+    if (want && !moveOff && phase !== 'failed') moveOff = listen(doc, 'pointermove', onMove);
+    else if (!want && moveOff) { moveOff(); moveOff = null; }
+  };
 
   const scrollSample = (t) => ({
     t, type: 'scroll', scroll_y: win.scrollY, viewport_h: win.innerHeight,
@@ -193,28 +240,38 @@
       return !!el && typeof el.selectionStart === 'number' && el.selectionStart !== el.selectionEnd;
     } catch (_) { return false; }
   };
-  const pointer = (type) => (e) => discrete({ t: stamp(e), type, x: e.clientX, y: e.clientY, el: e.target });
-  const plain = (type) => (e) => discrete({ t: stamp(e), type, el: e.target });
+  const pointer = (type) => (e) => discrete({ t: stamp(e), type, x: e.clientX, y: e.clientY }, e.target);
+  const plain = (type) => (e) => discrete({ t: stamp(e), type }, e.target);
   const pointerdown = pointer('pointerdown');
+  const pointerup = pointer('pointerup');
 
   const handlers = {
-    pointermove: (e) => continuous({ t: stamp(e), type: 'pointermove', x: e.clientX, y: e.clientY, el: e.target }),
-    pointerover: (e) => discrete({ t: stamp(e), type: 'over', el: e.target, rel: e.relatedTarget }),
-    pointerout: (e) => discrete({
-      t: stamp(e), type: 'out', el: e.target, rel: e.relatedTarget,
-      pointerType: e.pointerType, x: e.clientX, y: e.clientY,
-    }),
+    pointerover: (e) => discrete({ t: stamp(e), type: 'over' }, e.target, e.relatedTarget),
+    pointerout: (e) => {
+      discrete(
+        { t: stamp(e), type: 'out', pointerType: e.pointerType, x: e.clientX, y: e.clientY },
+        e.target, e.relatedTarget,
+      );
+      if (!e.relatedTarget && e.pointerType === 'mouse') { leftNoMove = true; if (moveLeave) updateMoves(); }
+    },
     pointerdown: (e) => {
-      if (['mouse', 'touch', 'pen'].includes(e.pointerType) && e.pointerType !== pointerKind) {
+      if ((e.pointerType === 'mouse' || e.pointerType === 'touch' || e.pointerType === 'pen') &&
+        e.pointerType !== pointerKind) {
         pointerKind = e.pointerType;
         const ctx = readContext(e);
         if (ctx) discrete(ctx);
       }
       pointerdown(e);
+      downNoMove = true;
+      if (movePressed) updateMoves();
     },
-    pointerup: pointer('pointerup'),
+    pointerup: (e) => {
+      pointerup(e);
+      downNoMove = false;
+      if (movePressed) updateMoves();
+    },
     click: pointer('click'),
-    keydown: (e) => discrete({ t: stamp(e), type: 'keydown', key: keyClass(e), el: e.target }),
+    keydown: (e) => discrete({ t: stamp(e), type: 'keydown', key: keyClass(e) }, e.target),
     input: plain('input'),
     focusin: plain('focus'),
     focusout: plain('blur'),
@@ -232,18 +289,22 @@
       if (hidden) flushBeacon();
     },
   };
+  // Listens (passive, capture); returns the function that stops it.
   const listen = (target, type, fn) => {
     const opts = { capture: true, passive: true };
     const safe = (e) => { try { fn(e); } catch (err) { fail('internal error: ' + err.message); } };
     target.addEventListener(type, safe, opts);
-    listeners.push(() => target.removeEventListener(type, safe, opts));
+    const off = () => target.removeEventListener(type, safe, opts);
+    listeners.push(off);
+    return off;
   };
   const attach = () => {
     for (const type of Object.keys(handlers)) listen(doc, type, handlers[type]);
+    updateMoves();
     listen(win, 'scroll', (e) => {
       if (e.target !== doc) return;
-      if (toasts.size) { moved = true; schedule(); }
-      continuous(scrollSample(stamp(e)));
+      if (toasts.size) moved = true;
+      if (wantScroll || moved) { scrolledAt = stamp(e); schedule(); }
     });
     listen(win, 'resize', () => { moved = true; schedule(); });
     listen(win, 'pagehide', flushBeacon);
@@ -251,8 +312,8 @@
     if (coarse) {
       listen(coarse, 'change', () => { pointerKind = coarse.matches ? 'touch' : 'mouse'; schedule(); });
     }
-    const t = stamp(null);
-    deliver([readContext(null), scrollSample(t)]);
+    deliver(readContext(null));
+    deliver(scrollSample(stamp(null)));
   };
 
   // ---------------------------------------------------------------- actions
@@ -509,6 +570,11 @@
   };
   const decide = (d, replayed) => {
     const info = { trigger: d.trigger, variant: d.variant, segment: d.segment };
+    if (moveGates && moveGates.has(d.trigger)) {
+      if (d.kind === 'gate') openGates.add(d.trigger);
+      else if (d.kind === 'fire' || d.kind === 'expire') openGates.delete(d.trigger);
+      updateMoves();
+    }
     if (d.kind === 'gate') {
       apply(d.action, d);
       dispatch('gate', info);
@@ -525,11 +591,18 @@
   };
   const onReady = (m) => {
     clearTimeout(bootTimer);
-    if (Array.isArray(m.continuous)) wants = new Set(m.continuous);
-    flush(); // pending pointermove/scroll join the buffer
-    const recs = buffer.flatMap(resolve);
+    flush(); // the waiting move and scroll join the buffer
+    if (Array.isArray(m.continuous)) wantScroll = m.continuous.includes('scroll');
+    const moves = m.moves && typeof m.moves === 'object' ? m.moves : null;
+    moveAll = moves ? !!moves.all : !Array.isArray(m.continuous) || m.continuous.includes('pointermove');
+    movePressed = !!(moves && moves.pressed);
+    moveLeave = !!(moves && moves.leave);
+    moveGates = new Set(moves && Array.isArray(moves.gates) ? moves.gates : []);
+    const recs = [];
+    for (const item of buffer) resolveItem(item, recs);
     buffer = null;
     phase = 'ready';
+    updateMoves();
     // the replay goes first: anything the page does on pytrigger:ready comes after
     // it; a stats() call made during the boot splits it, to be answered in order
     let part = [];
@@ -628,7 +701,11 @@
     const list = rawConfig && Array.isArray(rawConfig.triggers) ? rawConfig.triggers : [];
     triggers = list.filter((x) => x && typeof x.id === 'string')
       .map((x) => ({ id: x.id, target: typeof x.target === 'string' ? x.target : null }));
-    if (buffer) buffer = buffer.flatMap(resolve); // element references end here
+    if (buffer) { // element references end here
+      const resolved = [];
+      for (const item of buffer) resolveItem(item, resolved);
+      buffer = resolved;
+    }
     configured = true;
   };
 
@@ -638,8 +715,7 @@
     for (const job of jobs.values()) clearTimeout(job.timer);
     jobs.clear();
     clearInterval(periodic);
-    cancelAnimationFrame(frame);
-    clearTimeout(fallback);
+    clearTimeout(timer);
     clearTimeout(bootTimer);
     if (port) { try { port.close(); } catch (_) { /* already gone */ } port = null; }
   };
