@@ -674,14 +674,63 @@ def vendored_wheels(directory: Path) -> dict[str, bytes]:
     return wheels
 
 
+#: terser's settings for the shim and the worker (a change here re-minifies: it is in the key)
+TERSER_ARGS = ("--compress", "passes=2", "--mangle", "--comments", "/^!/", "--ecma", "2020")
+
+
+def minify_js(root: Path, name: str, data: bytes, module: bool) -> tuple[bytes, bytes]:
+    """`web/<name>` minified by terser (from node_modules), and its source map.
+
+    The map points at `<stem>.src.js`, the readable source shipped beside it. Cached
+    under build/minify/ by the source's and the settings' hash: a rebuild is instant."""
+    terser = root / "node_modules" / "terser" / "bin" / "terser"
+    node = shutil.which("node")
+    if node is None or not terser.is_file():
+        raise BuildError(
+            "cannot minify web/" + name + ": "
+            + ("node is missing (on Debian: sudo apt-get install -y nodejs npm)" if node is None
+               else "node_modules/terser is missing: run `python3 build.py build` (npm ci)")
+        )
+    stem = name.removesuffix(".js")
+    args = (*TERSER_ARGS, *(("--module",) if module else ()))
+    terser_version = _npm_version(root / "node_modules", "terser")
+    key = sha256_hex(data + repr(args).encode() + terser_version.encode())
+    cache = root / "build" / "minify" / key
+    if (cache / name).is_file() and (cache / f"{name}.map").is_file():
+        return (cache / name).read_bytes(), (cache / f"{name}.map").read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / f"{stem}.src.js"
+        source.write_bytes(data)
+        out = Path(tmp) / name
+        code = run(
+            [node, terser, source, *args, "--output", out,
+             "--source-map", f"url='{name}.map',includeSources"],
+            cwd=tmp,
+        )
+        if code != 0 or not out.is_file():
+            raise BuildError(f"terser could not minify web/{name} (exit code {code})")
+        minified, source_map = out.read_bytes(), (Path(tmp) / f"{name}.map").read_bytes()
+    cache.mkdir(parents=True, exist_ok=True)
+    _write_atomic(cache / f"{name}.map", source_map)
+    _write_atomic(cache / name, minified)
+    return minified, source_map
+
+
 def static_files(root: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
     """Every file of static/ but the compressed siblings, and BUILD.json's content."""
     web = root / "web"
     node_modules = root / "node_modules"
     files: dict[str, bytes] = {}
-    for name in ("pytrigger.js", "worker.js"):
+    # the shim and the worker are served minified, with their readable source
+    # (<name>.src.js) and a source map beside them
+    for name, module in (("pytrigger.js", False), ("worker.js", True)):
         if (web / name).is_file():
-            files[f"pytrigger/{name}"] = (web / name).read_bytes()
+            data = (web / name).read_bytes()
+            minified, source_map = minify_js(root, name, data, module)
+            stem = name.removesuffix(".js")
+            files[f"pytrigger/{name}"] = minified
+            files[f"pytrigger/{name}.map"] = source_map
+            files[f"pytrigger/{stem}.src.js"] = data
         else:
             warn(f"web/{name} does not exist yet: the bundle has no {name}")
 
