@@ -24,11 +24,15 @@ VARIANTS = ("bare", "posthog", "worker", "main")
 #: pattern and nothing in it (a no-op requestAnimationFrame + 50 ms timer per moving frame),
 #: and the worker with the same triggers and no actions (events only: listening and
 #: deciding, no toast drawn)
-SESSION_VARIANTS = ("bare", "bare-raf", "posthog", "worker", "worker-quiet", "main")
+SESSION_VARIANTS = (
+    "bare", "bare-listen", "bare-raf", "posthog", "worker-before", "worker", "worker-quiet", "main",
+)  # fmt: skip
 LABEL = {
     "bare": "bare page",
+    "bare-listen": "bare + the shim's listeners, all no-ops",
     "bare-raf": "bare + a no-op rAF per moving frame",
     "posthog": "posthog-js",
+    "worker-before": "pytrigger (worker), the shim before (at e3ccb6b)",
     "worker": "pytrigger (worker)",
     "worker-quiet": "pytrigger (worker, no actions)",
     "main": "pytrigger (main thread)",

@@ -42,8 +42,11 @@ def self_times(profile: dict[str, Any]) -> Counter[tuple[str, str, int]]:
     return found
 
 
+SHIM_URLS = ("/pytrigger/pytrigger.js", "/pytrigger/pytrigger.src.js")
+
+
 def _kind(name: str, url: str) -> str:
-    if url.endswith("/pytrigger/pytrigger.js"):
+    if url.endswith(SHIM_URLS):
         return "pytrigger.js"
     if name in ("(idle)", "(program)", "(garbage collector)", "(root)"):
         return name
@@ -99,7 +102,9 @@ def figure_profile(browser: Browser, servers: Servers, plan: Plan) -> str:
     loop_rounds = 3
     with Visit(browser, inputs=False, timing=False, worker_cdp=True) as visit:
         visit.context.add_init_script(COUNT_MESSAGES)
-        visit.open(servers, page_for("worker"), "worker")
+        # the readable source of the same shim (static/ serves it minified): names, not
+        # terser's one-letter ones, in the profile
+        visit.open(servers, page_for("worker-src"), "worker")
         layout = Layout.read(visit.page)
         # first the worker (before the synthetic loops below flood it with 30,000 messages):
         # CPU per message with nothing attached to it, then where its Python spends the time
@@ -181,7 +186,7 @@ def figure_profile(browser: Browser, servers: Servers, plan: Plan) -> str:
         for (name, url, _line), us in found.items():
             if name == "(idle)":
                 continue
-            if url.endswith("/pytrigger/pytrigger.js"):
+            if url.endswith(SHIM_URLS):
                 label = f"pytrigger.js `{name}`"
             elif url == "" and name == "(anonymous)":
                 label = "the benchmark's loop itself"

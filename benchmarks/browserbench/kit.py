@@ -131,6 +131,14 @@ ARTICLE_PARAGRAPH = (
 )
 
 
+#: the document events the shim listens to (web/pytrigger.js, `handlers`)
+SHIM_DOCUMENT_EVENTS = (
+    "pointermove", "pointerover", "pointerout", "pointerdown", "pointerup", "click", "keydown",
+    "input", "focusin", "focusout", "dragstart", "dragend", "compositionstart",
+    "compositionend", "selectionchange", "visibilitychange",
+)
+
+
 def bench_pages(peer_origin: str) -> dict[str, str]:
     """The benchmark-only files, by path under the demo root (served at /)."""
     session = (PAGES / "session.html").read_text()
@@ -141,11 +149,19 @@ def bench_pages(peer_origin: str) -> dict[str, str]:
         "bare": "",
         # the floor of per-frame coalescing: what the shim's pointermove scheduling alone costs
         "bare-raf": '<script src="/bench/raf-floor.js" defer></script>',
+        # the floor of listening at all: the shim's passive capture listeners, each a no-op
+        "bare-listen": '<script src="/bench/listen-floor.js" defer></script>',
         "posthog": (
             f'<script src="{peer_origin}/static/array.js" defer></script>\n'
             '  <script src="/bench/posthog-init.js" defer></script>'
         ),
         "worker": shim.format(mode="") + "</script>",
+        # the shim as it was before issue 6's optimisations (BEFORE_COMMIT), same worker
+        "worker-before": shim.format(mode="").replace("/pytrigger.js\"", "/pytrigger-before.js\"")
+        + "</script>",
+        # the same shim unminified (static/pytrigger/pytrigger.src.js), for the CPU profile
+        "worker-src": shim.format(mode="").replace("/pytrigger.js\"", "/pytrigger.src.js\"")
+        + "</script>",
         "worker-quiet": shim.format(mode="").replace("pytrigger.json", "pytrigger-quiet.json")
         + "</script>",
         "main": shim.format(mode=' data-mode="main"') + "</script>",
@@ -175,6 +191,17 @@ def bench_pages(peer_origin: str) -> dict[str, str]:
         "    frame = requestAnimationFrame(flush);\n"
         "    timer = setTimeout(flush, 50);\n"
         "  }, { capture: true, passive: true });\n"
+        "})();\n"
+    )
+    files["bench/listen-floor.js"] = (
+        "// Benchmark-only: the shim's listeners (passive, capture) with nothing in them.\n"
+        "(() => {\n"
+        "  const opts = { capture: true, passive: true };\n"
+        "  const noop = () => {};\n"
+        f"  for (const type of {json.dumps(SHIM_DOCUMENT_EVENTS)}) "
+        "document.addEventListener(type, noop, opts);\n"
+        "  for (const type of ['scroll', 'resize', 'pagehide', 'online']) "
+        "window.addEventListener(type, noop, opts);\n"
         "})();\n"
     )
     files["bench/pytrigger.json"] = json.dumps(session_config(), indent=1)
@@ -220,6 +247,10 @@ def session_config() -> dict[str, Any]:
     return {"version": 1, "privacy": {"mode": "unlinkable"}, "triggers": triggers}
 
 
+#: the shim before issue 6's optimisations (its BENCHMARKS.md "before" figures)
+BEFORE_COMMIT = "e3ccb6b"
+
+
 class Servers:
     """`pytrigger serve` on a private copy of static/ with the bench pages, and the peer."""
 
@@ -243,6 +274,16 @@ class Servers:
             self.peer.__enter__()
             static = self.folder / "static"
             shutil.copytree(STATIC, static)
+            before = subprocess.run(
+                ["git", "show", f"{BEFORE_COMMIT}:web/pytrigger.js"],
+                cwd=ROOT, capture_output=True, check=False,
+            )  # fmt: skip
+            if before.returncode != 0:
+                raise SystemExit(
+                    f"the session figure compares with the shim at commit {BEFORE_COMMIT}, "
+                    f"which `git show` cannot read here: {before.stderr.decode().strip()}"
+                )
+            (static / "pytrigger" / "pytrigger-before.js").write_bytes(before.stdout)
             for rel, text in bench_pages(self.peer.origin).items():
                 path = static / "demo" / rel
                 path.parent.mkdir(parents=True, exist_ok=True)
