@@ -18,10 +18,14 @@ The order (DESIGN.md §7) is the order of cost:
    :func:`pytrigger.aggregates.check_report`, the schema's stdlib twin; the
    JSON Schema itself is run only on a refused report, to name the field);
 
-then the report is stored — 202 — unless its (site, report id) is stored
-already with an equal or greater ``seq`` (a re-sent or out-of-order snapshot
-of the same page session): 202 too, and nothing changes.  A later snapshot
-(greater ``seq``) replaces the stored one (:func:`store.insert_report`).
+then the report is stored -- 202, sent only once it is committed -- unless
+its (site, report id) is stored already with an equal or greater ``seq`` (a
+re-sent or out-of-order snapshot of the same page session): 202 too, and
+nothing changes.  A later snapshot (greater ``seq``) replaces the stored one
+(:func:`store.insert_reports`).  Reports are stored in batches, by one
+writer thread (:mod:`pytrigger.collector.batch_writer`); when a batch's
+transaction fails, each of its requests gets 503 with ``Retry-After`` and
+nothing of it is stored.
 
 The request's content type is not looked at: ``sendBeacon`` sends
 ``text/plain`` (no CORS preflight), ``fetch`` may send ``application/json``.
@@ -33,24 +37,30 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from pytrigger.aggregates import MAX_REPORT_BYTES, check_report
 from pytrigger.collector import store
+from pytrigger.collector.batch_writer import BatchFailed, BatchWriter
 from pytrigger.collector.ratelimit import RateLimiter
 
-__all__ = ["Ingest", "SiteCache", "format_path", "load_schema"]
+__all__ = ["Answer", "Ingest", "SiteCache", "format_path", "load_schema"]
 
 _SITE_TTL_S = 2.0
+#: the Retry-After of a 503 (the database failed a batch)
+RETRY_STORE_S = 2
 
 
 def load_schema() -> dict[str, Any]:
@@ -119,6 +129,56 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A status, a JSON body and the headers to send with them."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+_ACCEPTED = b'{"status":"accepted"}'
+
+
+def _problem(status: int, detail: str, headers: dict[str, str], path: str | None = None) -> Answer:
+    """A refusal: ``{"detail": ..., "path": ...}`` (``path`` for schema errors)."""
+    body: dict[str, Any] = {"detail": detail}
+    if path is not None:
+        body["path"] = path
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return Answer(status, text.encode(), headers)
+
+
+def _response(answer: Answer) -> Response:
+    return Response(answer.body, answer.status, answer.headers, media_type="application/json")
+
+
+async def _body(length: str | None, chunks: AsyncIterator[bytes]) -> bytes | None:
+    """The body, or None as soon as it is known to be too large: by its
+    ``Content-Length`` before a byte is read, or by counting as it streams in."""
+    if length is not None and length.isdigit() and int(length) > MAX_REPORT_BYTES:
+        return None
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > MAX_REPORT_BYTES:
+            return None
+    return bytes(body)
+
+
+async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """An ASGI request's body chunks (as ``Request.stream()``)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        if message.get("body"):
+            yield message["body"]
+        if not message.get("more_body", False):
+            return
+
+
 class Ingest:
     """The ``POST /v1/aggregates`` and its preflight, for one app."""
 
@@ -127,14 +187,10 @@ class Ingest:
         self.sites = SiteCache(engine)
         self.limiter = limiter or RateLimiter()
         self.validator = Draft202012Validator(load_schema())
+        self.writer: BatchWriter[store.Received, bool] = BatchWriter(self._store)
 
-    def problem(
-        self, status: int, detail: str, headers: dict[str, str], path: str | None = None
-    ) -> Response:
-        body: dict[str, Any] = {"detail": detail}
-        if path is not None:
-            body["path"] = path
-        return JSONResponse(body, status_code=status, headers=headers)
+    def _store(self, batch: Sequence[store.Received]) -> list[bool]:
+        return store.insert_reports(self.engine, batch)
 
     async def preflight(self, request: Request) -> Response:
         """CORS preflight: the site is not known yet (it is in the body), so
@@ -143,57 +199,87 @@ class Ingest:
         if origin is None:
             return Response(status_code=204, headers={"Allow": "POST, OPTIONS"})
         if not await self.sites.any_allows(origin):
-            return self.problem(403, "origin not allowed", cors_headers(origin, False))
+            return _response(_problem(403, "origin not allowed", cors_headers(origin, False)))
         headers = cors_headers(origin, True)
         headers["Access-Control-Allow-Methods"] = "POST"
         headers["Access-Control-Allow-Headers"] = "Content-Type"
         headers["Access-Control-Max-Age"] = "600"
         return Response(status_code=204, headers=headers)
 
-    async def _body(self, request: Request) -> bytes | None:
-        """The body, or None as soon as it is known to be too large."""
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_REPORT_BYTES:
-            return None
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_REPORT_BYTES:
-                return None
-        return bytes(body)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /v1/aggregates`` as a bare ASGI app: the app hands the
+        request here before its middleware and routing (which cost as much
+        CPU as the checks and the store together).  Only the two headers
+        the checks need are read."""
+        origin = length = None
+        for name, value in scope["headers"]:
+            if name == b"origin" and origin is None:
+                origin = value.decode("latin-1")
+            elif name == b"content-length" and length is None:
+                length = value.decode("latin-1")
+        try:
+            answer = await self.accept(origin, length, _chunks(receive))
+        except ClientDisconnect:
+            return  # nobody to answer
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(answer.body)).encode()),
+            *(
+                (name.lower().encode(), value.encode("latin-1"))
+                for name, value in answer.headers.items()
+            ),
+        ]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
 
     async def post(self, request: Request) -> Response:
-        origin = request.headers.get("origin")
+        """``POST /v1/aggregates`` as a Starlette endpoint (the same answers
+        as :meth:`__call__`)."""
+        headers = request.headers
+        answer = await self.accept(
+            headers.get("origin"), headers.get("content-length"), request.stream()
+        )
+        return Response(answer.body, answer.status, answer.headers, media_type="application/json")
+
+    async def accept(
+        self, origin: str | None, length: str | None, chunks: AsyncIterator[bytes]
+    ) -> Answer:
+        """Check and store one report, given the request's ``Origin`` and
+        ``Content-Length`` and its body's chunks: the answer."""
         early = cors_headers(origin, await self.sites.any_allows(origin))
-        body = await self._body(request)
+        body = await _body(length, chunks)
         if body is None:
-            return self.problem(413, f"body over {MAX_REPORT_BYTES} bytes", early)
+            return _problem(413, f"body over {MAX_REPORT_BYTES} bytes", early)
         try:
             report = json.loads(body, parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError) as error:
-            return self.problem(422, f"body is not JSON: {error}", early)
+            return _problem(422, f"body is not JSON: {error}", early)
         if not isinstance(report, dict):
-            return self.problem(422, "body: expected a JSON object", early)
+            return _problem(422, "body: expected a JSON object", early)
         key = report.get("site")
         site = await self.sites.site(key) if isinstance(key, str) else None
         if site is None:
-            return self.problem(403, "unknown site", early)
+            return _problem(403, "unknown site", early)
         if origin is not None and origin not in site.origins:
-            return self.problem(
-                403, "origin not allowed for this site", cors_headers(origin, False)
-            )
+            return _problem(403, "origin not allowed for this site", cors_headers(origin, False))
         headers = cors_headers(origin, True)
         wait = self.limiter.take(site.key, rate=site.rate, burst=site.burst)
         if wait is not None:
             headers["Retry-After"] = str(max(1, math.ceil(wait)))
-            return self.problem(429, "rate limit exceeded", headers)
+            return _problem(429, "rate limit exceeded", headers)
         invalid = self.schema_problem(report)
         if invalid is not None:
             path, detail = invalid
-            return self.problem(422, f"{path}: {detail}" if path else detail, headers, path)
+            return _problem(422, f"{path}: {detail}" if path else detail, headers, path)
         received_hour = int(time.time() // 3600)
-        await run_in_threadpool(store.insert_report, self.engine, site.id, report, received_hour)
-        return JSONResponse({"status": "accepted"}, status_code=202, headers=headers)
+        try:
+            await self.writer.submit(store.Received(site.id, report, received_hour))
+        except BatchFailed as failed:
+            if not isinstance(failed.__cause__, SQLAlchemyError):
+                raise  # a bug, not the database: a 500
+            headers["Retry-After"] = str(RETRY_STORE_S)
+            return _problem(503, "the report could not be stored; try again", headers)
+        return Answer(202, _ACCEPTED, headers)
 
     def schema_problem(self, report: dict[str, Any]) -> tuple[str, str] | None:
         """The most relevant schema violation as (path, message), or None.

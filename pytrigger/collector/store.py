@@ -44,6 +44,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     Engine,
     Float,
     ForeignKey,
@@ -59,6 +60,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from pytrigger.aggregates import COUNT_FIELDS, LATENCY_BUCKETS, SUPPRESS_REASONS
@@ -67,12 +69,14 @@ from pytrigger.collector.database import normalize_url, open_engine, write_trans
 __all__ = [
     "LATENCY_COLUMNS",
     "SUPPRESS_COLUMNS",
+    "Received",
     "Site",
     "SiteError",
     "add_site",
     "connect",
     "find_site",
     "insert_report",
+    "insert_reports",
     "list_sites",
     "normalize_origin",
     "normalize_url",
@@ -193,22 +197,62 @@ def connect(url: str) -> Engine:
     return open_engine(url, metadata)
 
 
-def _upsert(insert: Any) -> Any:
-    """The latest-snapshot-wins upsert of a ``reports`` row, its values given
-    at execution; built once per dialect (building it costs more than
+def _unnest_insert(table: Table) -> Any:
+    """PostgreSQL: ``INSERT INTO table SELECT * FROM unnest(<one array per
+    column>)``, all but ``id``: a batch of any size is one statement of the
+    same text, which psycopg prepares once (a multi-row ``VALUES`` would be a
+    new statement for every batch size, parsed and planned each time).
+    Strings travel as ``text[]``: a value too long for its column is then an
+    error, as in a plain ``INSERT``, not cut by a cast."""
+    columns = [column for column in table.c if column.name != "id"]
+    arrays = [
+        bindparam(c.name, type_=ARRAY(Text() if isinstance(c.type, String) else c.type))
+        for c in columns
+    ]
+    names = [c.name for c in columns]
+    batch = func.unnest(*arrays).table_valued(*names, name="batch").render_derived()
+    return postgresql.insert(table).from_select(
+        [c.name for c in columns], select(*(batch.c[c.name] for c in columns))
+    )
+
+
+def _upsert(statement: Any) -> Any:
+    """The latest-snapshot-wins upsert of ``reports`` rows, their values
+    given at execution; built once per dialect (building it costs more than
     running it on SQLite)."""
-    statement = insert(reports)
     replaced = ("seq", "hour", "received_hour", "mode", "epsilon", "segment")
     return statement.on_conflict_do_update(
         index_elements=["site_id", "report_id"],
         set_={name: statement.excluded[name] for name in replaced},
         where=reports.c.seq < statement.excluded.seq,
-    ).returning(reports.c.id)
+    ).returning(reports.c.id, reports.c.site_id, reports.c.report_id)
 
 
-_UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
-_DELETE_ENTRIES = report_entries.delete().where(report_entries.c.report_pk == bindparam("pk"))
-_DELETE_SEGMENTS = report_segments.delete().where(report_segments.c.report_pk == bindparam("pk"))
+#: per dialect: the reports upsert, and the inserts of entries and segment bits
+_UPSERT = {
+    "postgresql": _upsert(_unnest_insert(reports)),
+    "sqlite": _upsert(sqlite.insert(reports)),
+}
+_INSERT = {
+    "postgresql": {t: _unnest_insert(t) for t in (report_entries, report_segments)},
+    "sqlite": {t: t.insert() for t in (report_entries, report_segments)},
+}
+_DELETE_ENTRIES = report_entries.delete().where(
+    report_entries.c.report_pk.in_(bindparam("pks", expanding=True))
+)
+_DELETE_SEGMENTS = report_segments.delete().where(
+    report_segments.c.report_pk.in_(bindparam("pks", expanding=True))
+)
+
+
+def _write(conn: Connection, statement: Any, table: Table, rows: list[dict[str, Any]]) -> Any:
+    """Execute ``statement`` for ``rows``: on PostgreSQL once, with a list of
+    values per column (:func:`_unnest_insert`); on SQLite as an executemany
+    (SQLAlchemy's "insertmanyvalues" for the upsert's ``RETURNING``)."""
+    if conn.dialect.name == "postgresql":
+        names = [column.name for column in table.c if column.name != "id"]
+        return conn.execute(statement, {name: [row[name] for row in rows] for name in names})
+    return conn.execute(statement, rows)
 
 
 def _site(row: Any) -> Site:
@@ -293,6 +337,15 @@ def token_matches(site: Site, token: str | None) -> bool:
     return hmac.compare_digest(_hash_token(token), site.token_hash)
 
 
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A valid report to store, for :func:`insert_reports`."""
+
+    site_id: int
+    report: dict[str, Any]
+    received_hour: int
+
+
 def insert_report(engine: Engine, site_id: int, report: dict[str, Any], received_hour: int) -> bool:
     """Store a valid report, or replace the stored snapshot of its session.
 
@@ -300,47 +353,94 @@ def insert_report(engine: Engine, site_id: int, report: dict[str, Any], received
     stored with a smaller ``seq`` (the old report, entries and segment bits
     are replaced in this one transaction).  False for a duplicate: the stored
     report's ``seq`` is equal or greater, and nothing changes."""
-    privacy = report["privacy"]
-    ldp = privacy["mode"] == "ldp"
-    epsilon = float(privacy["epsilon"]) if ldp else None
-    hour = int(report["hour"])
-    seq = int(report["seq"])
-    common = {"site_id": site_id, "mode": privacy["mode"], "epsilon": epsilon, "hour": hour}
-    values = common | {
+    return insert_reports(engine, [Received(site_id, report, received_hour)])[0]
+
+
+def insert_reports(engine: Engine, batch: Sequence[Received]) -> list[bool]:
+    """Store a batch of valid reports in one transaction, as if stored one
+    after the other in this order: for each, whether it is stored at the end.
+
+    Within the batch, the report with the greatest ``seq`` of its (site,
+    report id) -- the first of them, on a tie -- is the only one written
+    (the others would have been replaced by it, or be its duplicates), and
+    it is written as :func:`insert_report` would.  The reports are upserted
+    in one statement, in (site, report id) order, so that concurrent batches
+    of several processes lock their rows in the same order and cannot
+    deadlock; the entries and segment bits of every stored report follow in
+    one statement each.  On any error the transaction is rolled back whole:
+    nothing of the batch is stored."""
+    winners: dict[tuple[int, str], int] = {}
+    for index, item in enumerate(batch):
+        key = (item.site_id, item.report["report_id"])
+        best = winners.get(key)
+        if best is None or int(item.report["seq"]) > int(batch[best].report["seq"]):
+            winners[key] = index
+    order = sorted(winners.items())
+    stored = [False] * len(batch)
+    with write_transaction(engine) as conn:
+        dialect = conn.dialect.name
+        report_rows = [_report_row(batch[index]) for _, index in order]
+        rows = _write(conn, _UPSERT[dialect], reports, report_rows).all()
+        if not rows:
+            return stored  # every one was stored already, with its seq or a later one
+        pks = {(row.site_id, row.report_id): row.id for row in rows}
+        written = [(pks[key], batch[index]) for key, index in order if key in pks]
+        replaced = [pk for pk, item in written if int(item.report["seq"]) > 0]
+        if replaced:  # maybe updates (none is possible at seq 0): drop the old rows
+            conn.execute(_DELETE_ENTRIES, {"pks": replaced})
+            conn.execute(_DELETE_SEGMENTS, {"pks": replaced})
+        entries = [row for pk, item in written for row in _entry_rows(pk, item)]
+        if entries:
+            _write(conn, _INSERT[dialect][report_entries], report_entries, entries)
+        segments = [row for pk, item in written for row in _segment_rows(pk, item)]
+        if segments:
+            _write(conn, _INSERT[dialect][report_segments], report_segments, segments)
+    for key, index in order:
+        stored[index] = key in pks
+    return stored
+
+
+def _common(item: Received) -> dict[str, Any]:
+    """The columns a report shares with its entries."""
+    privacy = item.report["privacy"]
+    epsilon = float(privacy["epsilon"]) if privacy["mode"] == "ldp" else None
+    hour = int(item.report["hour"])
+    return {"site_id": item.site_id, "mode": privacy["mode"], "epsilon": epsilon, "hour": hour}
+
+
+def _report_row(item: Received) -> dict[str, Any]:
+    report = item.report
+    ldp = report["privacy"]["mode"] == "ldp"
+    return _common(item) | {
         "report_id": report["report_id"],
-        "seq": seq,
-        "received_hour": received_hour,
+        "seq": int(report["seq"]),
+        "received_hour": item.received_hour,
         "segment": None if ldp else report["segment"],
     }
-    with write_transaction(engine) as conn:
-        report_pk = conn.execute(_UPSERT[engine.dialect.name], values).scalar_one_or_none()
-        if report_pk is None:
-            return False  # stored already, with this seq or a later one
-        if seq > 0:  # maybe an update (none is possible at seq 0): drop the old rows
-            conn.execute(_DELETE_ENTRIES, {"pk": report_pk})
-            conn.execute(_DELETE_SEGMENTS, {"pk": report_pk})
-        rows = [
-            _entry_row(entry, ldp) | common | {"report_pk": report_pk}
-            for entry in report["triggers"]
-        ]
-        if rows:
-            conn.execute(report_entries.insert(), rows)
-        if ldp and report["segment"]:
-            conn.execute(
-                report_segments.insert(),
-                [
-                    {
-                        "report_pk": report_pk,
-                        "site_id": site_id,
-                        "epsilon": epsilon,
-                        "hour": hour,
-                        "name": name,
-                        "bit": int(bit),
-                    }
-                    for name, bit in report["segment"].items()
-                ],
-            )
-    return True
+
+
+def _entry_rows(report_pk: int, item: Received) -> list[dict[str, Any]]:
+    common = _common(item) | {"report_pk": report_pk}
+    ldp = common["mode"] == "ldp"
+    return [_entry_row(entry, ldp) | common for entry in item.report["triggers"]]
+
+
+def _segment_rows(report_pk: int, item: Received) -> list[dict[str, Any]]:
+    """An ``ldp`` report's randomized segment bits (none in ``unlinkable``)."""
+    common = _common(item)
+    if common["mode"] != "ldp" or not item.report["segment"]:
+        return []
+    return [
+        {
+            "report_pk": report_pk,
+            "site_id": item.site_id,
+            "epsilon": common["epsilon"],
+            "hour": common["hour"],
+            "name": name,
+            "bit": int(bit),
+        }
+        for name, bit in item.report["segment"].items()
+    ]
 
 
 def _entry_row(entry: dict[str, Any], ldp: bool) -> dict[str, Any]:

@@ -1,16 +1,19 @@
-"""The store's connections: a PostgreSQL connection that died while idle in
-the pool is tested and replaced before use (instead of ``pool_pre_ping``'s
-round trip before every report), and many threads can store at once."""
+"""The store: a PostgreSQL connection that died while idle in the pool is
+tested and replaced before use (instead of ``pool_pre_ping``'s round trip
+before every report), many threads can store at once, and a batch of
+reports is stored as one by one would, in one transaction, or not at all."""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import psycopg
 import pytest
 from collector_reports import report
 from collector_support import Postgres
-from sqlalchemy import text
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError
 
 from pytrigger.collector import database, store
 
@@ -57,5 +60,117 @@ def test_many_threads_store_at_once(db_url: str) -> None:
         for thread in threads:
             thread.join(timeout=60)
         assert errors == [] and store.count_reports(engine, site.id) == 40
+    finally:
+        engine.dispose()
+
+
+def _stored(engine: Engine, site_id: int) -> dict[str, tuple[int, int, list[int]]]:
+    """report id -> (seq, hour, the exposure counts of its entries)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(store.reports).where(store.reports.c.site_id == site_id)).all()
+        entries = conn.execute(select(store.report_entries)).all()
+    return {
+        row.report_id: (
+            row.seq,
+            row.hour,
+            sorted(e.exposure for e in entries if e.report_pk == row.id),
+        )
+        for row in rows
+    }
+
+
+def _snapshot(site: store.Site, seed: int, seq: int, exposures: int) -> dict[str, Any]:
+    body = report(site.key, seed=seed, seq=seq) | {"hour": 500_000 + seq}
+    body["triggers"][0]["exposure"] = exposures
+    return body
+
+
+def test_a_batch_stores_what_one_by_one_would(db_url: str) -> None:
+    """Inside one batch: the greatest seq of a session wins whatever the
+    order, the first of equal seqs wins, a session stored already with a
+    greater seq is left alone, and a smaller stored seq is replaced."""
+    engine = store.connect(db_url)
+    try:
+        site = store.add_site(engine, "batch", ["https://batch.example"])
+        older = _snapshot(site, 1, seq=1, exposures=1)
+        newer = _snapshot(site, 2, seq=5, exposures=5)
+        assert store.insert_reports(
+            engine,
+            [store.Received(site.id, older, 1), store.Received(site.id, newer, 1)],
+        ) == [True, True]
+        batch = [
+            _snapshot(site, 1, seq=3, exposures=3),  # replaces the stored seq 1...
+            _snapshot(site, 1, seq=4, exposures=4),  # ...but this one is later
+            _snapshot(site, 1, seq=2, exposures=2),  # earlier: nothing
+            _snapshot(site, 2, seq=4, exposures=40),  # stored at seq 5: nothing
+            _snapshot(site, 3, seq=0, exposures=7),  # new, and its equal-seq twin:
+            _snapshot(site, 3, seq=0, exposures=8),  # the first wins
+            _snapshot(site, 4, seq=2, exposures=9),  # new at seq 2
+        ]
+        stored = store.insert_reports(engine, [store.Received(site.id, b, 2) for b in batch])
+        assert stored == [False, True, False, False, True, False, True]
+        ids = [b["report_id"] for b in batch]
+        assert _stored(engine, site.id) == {
+            ids[0]: (4, 500_004, [4]),
+            ids[3]: (5, 500_005, [5]),
+            ids[4]: (0, 500_000, [7]),
+            ids[6]: (2, 500_002, [9]),
+        }
+        assert store.insert_reports(engine, [store.Received(site.id, batch[2], 2)]) == [False]
+    finally:
+        engine.dispose()
+
+
+def test_a_batch_failing_midway_stores_nothing(db_url: str) -> None:
+    """The reports of a batch are upserted first; an entry the database
+    refuses (here a NULL trigger name) fails the batch after that, and the
+    whole transaction is rolled back: the earlier snapshot stays as it was."""
+    engine = store.connect(db_url)
+    try:
+        site = store.add_site(engine, "midway", ["https://midway.example"])
+        first = _snapshot(site, 1, seq=0, exposures=1)
+        assert store.insert_report(engine, site.id, first, 1)
+        before = _stored(engine, site.id)
+        bad = report(site.key, seed=9)
+        bad["triggers"][0]["trigger"] = None
+        batch = [_snapshot(site, 1, seq=1, exposures=2), report(site.key, seed=8), bad]
+        with pytest.raises(DBAPIError):
+            store.insert_reports(engine, [store.Received(site.id, b, 1) for b in batch])
+        assert _stored(engine, site.id) == before
+        assert store.count_reports(engine, site.id) == 1
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_batches_of_the_same_sessions_do_not_deadlock(db_url: str) -> None:
+    """Two writers (two collector processes, say) storing batches of the
+    same sessions in opposite orders: the rows are upserted in (site, report
+    id) order, so neither waits for the other forever (PostgreSQL would
+    abort one with a deadlock error); the latest snapshots are left."""
+    engine = store.connect(db_url)
+    try:
+        site = store.add_site(engine, "locks", ["https://locks.example"])
+        sessions, rounds = 12, 15
+        errors: list[BaseException] = []
+
+        def write(reverse: bool) -> None:
+            try:
+                for seq in range(rounds):
+                    batch = [_snapshot(site, seed, seq, seq + 1) for seed in range(sessions)]
+                    if reverse:
+                        batch.reverse()
+                    store.insert_reports(engine, [store.Received(site.id, b, 1) for b in batch])
+            except BaseException as error:  # reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=write, args=(reverse,)) for reverse in (False, True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        found = _stored(engine, site.id)
+        assert len(found) == sessions
+        assert all(v == (rounds - 1, 500_000 + rounds - 1, [rounds]) for v in found.values())
     finally:
         engine.dispose()
