@@ -114,8 +114,9 @@ BROWSER_EXCLUDED_DIRS = frozenset({"collector"})
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: reproducible wheels
 
 COMPRESSIBLE_SUFFIXES = frozenset(
-    {".js", ".mjs", ".wasm", ".json", ".html", ".css", ".svg", ".txt", ".zip", ".whl", ".py"}
-)
+    {".js", ".mjs", ".wasm", ".json", ".html", ".css", ".svg", ".txt", ".zip", ".whl", ".py",
+     ".bin"}
+)  # fmt: skip
 COMPRESS_MIN_SIZE = 1024  # bytes; smaller files gain nothing worth a second request path
 COMPRESS_MIN_SAVING = 0.05  # keep a sibling only if it is at least 5% smaller
 GZIP_LEVEL = 9
@@ -716,6 +717,40 @@ def minify_js(root: Path, name: str, data: bytes, module: bool) -> tuple[bytes, 
     return minified, source_map
 
 
+#: worker.js's placeholder that build.py fills with the snapshot it may restore
+SNAPSHOT_PLACEHOLDER = b"const SNAPSHOT = null; // build.py writes {file, sha256, size} here"
+
+
+def pyodide_snapshot(root: Path) -> bytes:
+    """A memory snapshot of a freshly started Pyodide, made by web/make-snapshot.mjs in Node.
+
+    Not reproducible byte for byte (CPython's start seeds from the clock), so it is cached
+    under build/snapshot/ by the hash of what it is made from: the same runtime and script
+    give the same file, and browsers keep their cached copy across rebuilds."""
+    script = root / "web" / "make-snapshot.mjs"
+    pyodide_dir = root / "node_modules" / "pyodide"
+    digest = hashlib.sha256(script.read_bytes())
+    for name in PYODIDE_RUNTIME:
+        digest.update((pyodide_dir / name).read_bytes())
+    cache = root / "build" / "snapshot" / f"{digest.hexdigest()[:32]}.bin"
+    if cache.is_file():
+        return cache.read_bytes()
+    node = shutil.which("node")
+    if node is None:
+        raise BuildError("node is missing (on Debian: sudo apt-get install -y nodejs npm)")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "snapshot.bin"
+        code = run([node, script, pyodide_dir, out], cwd=tmp)
+        if code != 0 or not out.is_file():
+            raise BuildError(f"web/make-snapshot.mjs failed (exit code {code})")
+        data = out.read_bytes()
+    for old in cache.parent.glob("*.bin"):
+        old.unlink()
+    _write_atomic(cache, data)
+    return data
+
+
 def static_files(root: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
     """Every file of static/ but the compressed siblings, and BUILD.json's content."""
     web = root / "web"
@@ -723,9 +758,23 @@ def static_files(root: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
     files: dict[str, bytes] = {}
     # the shim and the worker are served minified, with their readable source
     # (<name>.src.js) and a source map beside them
+    snapshot = pyodide_snapshot(root) if (web / "make-snapshot.mjs").is_file() else None
+    snapshot_info: dict[str, Any] | None = None
+    if snapshot is not None:
+        sha = sha256_hex(snapshot)
+        snapshot_info = {"file": f"snapshot-{sha[:16]}.bin", "sha256": sha, "size": len(snapshot)}
+        files[f"pytrigger/pyodide/{snapshot_info['file']}"] = snapshot
     for name, module in (("pytrigger.js", False), ("worker.js", True)):
         if (web / name).is_file():
             data = (web / name).read_bytes()
+            if name == "worker.js" and snapshot_info is not None:
+                if SNAPSHOT_PLACEHOLDER not in data:
+                    line = SNAPSHOT_PLACEHOLDER.decode()
+                    raise BuildError(f"web/worker.js lacks the line {line!r}")
+                data = data.replace(
+                    SNAPSHOT_PLACEHOLDER,
+                    b"const SNAPSHOT = " + json.dumps(snapshot_info).encode() + b"; // by build.py",
+                )
             minified, source_map = minify_js(root, name, data, module)
             stem = name.removesuffix(".js")
             files[f"pytrigger/{name}"] = minified
@@ -766,6 +815,7 @@ def static_files(root: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
         "pyscript": _npm_version(node_modules, "@pyscript/core"),
         "uplot": _npm_version(node_modules, "uplot"),
         "compression": COMPRESS_SCHEME,
+        "snapshot": snapshot_info,
     }
     return files, build_info
 

@@ -11,14 +11,35 @@
 // compiled first; and the boot gives up after BOOT_TIMEOUT_MS. Either way the
 // shim gets one {type: "error"} message and terminates this worker.
 //
+// Memory snapshot (DESIGN: boot): build.py makes a snapshot of a freshly
+// started Pyodide and writes its name, size and sha256 into SNAPSHOT below.
+// Restoring it skips CPython's start (most of a warm boot). Pyodide's snapshot
+// API is private, so it is used behind a guard: the file must come whole,
+// match its sha256 and be no larger than 30 MiB (pyodide#6254), and restoring
+// must succeed — else Pyodide starts normally. (The file is the heap and a
+// header: "\0snp", then the header's length, little-endian.) The policy comes from the
+// shim's data-snapshot (as ?snapshot= on this file's URL):
+//   auto (default)  use it when the HTTP cache has it; if not, start normally
+//                   and fetch it in the background once pytrigger runs, for
+//                   the next page (HTTP cache only: no storage is written)
+//   always          fetch it before starting (fast networks: it is ~4 MB br)
+//   off             never
+// After a restore, Python's `random` is reseeded from crypto.getRandomValues:
+// every visitor's snapshot is the same file.
+//
 // Never: fetch anything but the files next to this one, or touch the page.
 
 const BOOT_TIMEOUT_MS = 20000;
+const SNAPSHOT = null; // build.py writes {file, sha256, size} here
+const SNAPSHOT_MAX = 30 * 1024 * 1024; // pyodide#6254: larger heaps fail to restore
+const PREFETCH_DELAY_MS = 2000;
 // the 8-byte empty module: "\0asm", version 1
 const EMPTY_WASM = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
 
 /** Pyodide with pytrigger loaded; `base` is this file's URL (the bundle's folder). */
 export async function boot(base = import.meta.url) {
+  const t0 = performance.now();
+  const mark = (name) => { bootInfo.ms[name] = Math.round(performance.now() - t0); };
   try {
     await WebAssembly.compile(EMPTY_WASM);
   } catch (err) {
@@ -28,23 +49,84 @@ export async function boot(base = import.meta.url) {
     );
   }
   const indexURL = new URL('./pyodide/', base).href;
+  const policy = snapshotPolicy(base);
+  const pending = policy === 'off' ? null : readSnapshot(indexURL, policy);
   const { loadPyodide } = await import(indexURL + 'pyodide.mjs');
+  mark('loader');
   const problems = [];
-  const pyodide = await loadPyodide({
+  const options = {
     indexURL,
     lockFileURL: indexURL + 'pyodide-lock.json',
     packageBaseUrl: indexURL,
     stdout: () => {},
     stderr: (line) => problems.push(line),
-  });
+  };
+  let pyodide = null;
+  const snapshot = pending && (await pending);
+  if (pending) mark('snapshot');
+  bootInfo.snapshot = snapshot ? 'restored' : policy === 'off' ? 'off' : bootInfo.snapshot || 'none';
+  if (snapshot) {
+    try {
+      pyodide = await loadPyodide({ ...options, _loadSnapshot: snapshot });
+      pyodide.runPython('import random as _r; _r.seed(); del _r'); // os.urandom: crypto
+    } catch (err) {
+      pyodide = null;
+      bootInfo.snapshot = 'failed: ' + ((err && err.message) || err);
+    }
+  }
+  if (!pyodide) pyodide = await loadPyodide(options);
+  mark('runtime');
+  if (policy === 'auto' && bootInfo.snapshot !== 'restored' && SNAPSHOT) {
+    // for the next page: into the HTTP cache, once pytrigger runs
+    setTimeout(() => fetch(indexURL + SNAPSHOT.file, { credentials: 'same-origin' })
+      .then((res) => res.arrayBuffer()).catch(() => {}), PREFETCH_DELAY_MS);
+  }
   const loaded = await pyodide.loadPackage('pytrigger', {
     messageCallback: () => {},
     errorCallback: (line) => problems.push(line),
   });
+  mark('package');
   if (!loaded.some((pkg) => pkg.name === 'pytrigger')) {
     throw new Error('the pytrigger package did not load: ' + (problems.join(' ') || 'unknown reason'));
   }
   return pyodide;
+}
+
+/** How this boot went (the worker reports it in its first message's `boot`). */
+export const bootInfo = { snapshot: null, ms: {} }; // ms: each step's end, from boot()'s start
+
+function snapshotPolicy(base) {
+  let value = null;
+  try { value = new URL(base).searchParams.get('snapshot'); } catch (_) { value = null; }
+  return value === 'off' || value === 'always' ? value : 'auto';
+}
+
+/** The snapshot's bytes, or null: missing, not cached (auto), or not the file built. */
+async function readSnapshot(indexURL, policy) {
+  if (!SNAPSHOT) return null; // a build without one
+  if (SNAPSHOT.size > SNAPSHOT_MAX + 65536) { bootInfo.snapshot = 'too large'; return null; }
+  if (!globalThis.crypto || !crypto.subtle) { bootInfo.snapshot = 'no crypto.subtle'; return null; }
+  try {
+    const res = await fetch(indexURL + SNAPSHOT.file, {
+      credentials: 'same-origin',
+      ...(policy === 'auto' ? { cache: 'only-if-cached', mode: 'same-origin' } : {}),
+    });
+    if (!res.ok) { bootInfo.snapshot = policy === 'auto' ? 'not cached' : 'HTTP ' + res.status; return null; }
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+    if (bytes.length !== SNAPSHOT.size || hex !== SNAPSHOT.sha256) {
+      bootInfo.snapshot = 'sha256 mismatch';
+      return null;
+    }
+    const header = bytes.length >= 8 ? new DataView(bytes.buffer).getUint32(4, true) : 0;
+    if (bytes.length - header > SNAPSHOT_MAX) { bootInfo.snapshot = 'too large'; return null; }
+    return bytes;
+  } catch (err) {
+    // only-if-cached: a cache miss is a network error
+    bootInfo.snapshot = policy === 'auto' ? 'not cached' : 'fetch failed: ' + ((err && err.message) || err);
+    return null;
+  }
 }
 
 const inWorker = typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope;
@@ -72,6 +154,8 @@ if (inWorker) {
         const glue = pyodide.pyimport('pytrigger.worker');
         removeEventListener('message', early); // pytrigger.worker listens from here on
         settled = true;
+        bootInfo.ms.started = Math.round(performance.now());
+        postMessage(JSON.stringify([{ type: 'boot', snapshot: bootInfo.snapshot, ms: bootInfo.ms }]));
         glue.start(pending.splice(0)).destroy();
         glue.destroy();
       } catch (err) {

@@ -159,6 +159,9 @@ def bench_pages(peer_origin: str) -> dict[str, str]:
         # the shim as it was before issue 6's optimisations (BEFORE_COMMIT), same worker
         "worker-before": shim.format(mode="").replace("/pytrigger.js\"", "/pytrigger-before.js\"")
         + "</script>",
+        # the boot figure's snapshot policies (worker.js; the default is auto)
+        "worker-snapshot-always": shim.format(mode=' data-snapshot="always"') + "</script>",
+        "worker-snapshot-off": shim.format(mode=' data-snapshot="off"') + "</script>",
         # the same shim unminified (static/pytrigger/pytrigger.src.js), for the CPU profile
         "worker-src": shim.format(mode="").replace("/pytrigger.js\"", "/pytrigger.src.js\"")
         + "</script>",

@@ -17,7 +17,8 @@ What a careful static server does, and nothing else:
   allows it (brotli first; ``q=0`` excludes), with ``Vary: Accept-Encoding``.
   Nothing is compressed per request.
 * **Validation**: an ``ETag`` per file and encoding; ``If-None-Match`` → 304.
-* **Caching**: the pinned Pyodide runtime and the wheels are
+* **Caching**: the pinned Pyodide runtime, the wheels and the memory snapshot
+  (``snapshot-<sha256 prefix>.bin``) are
   ``public, max-age=31536000, immutable`` (their names carry their version:
   *bump the version to ship a changed wheel*); everything a site edits — the
   shim, the worker, ``pyodide-lock.json`` (it pins the wheel's sha256), the demo
@@ -70,7 +71,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 #: the files of the pinned runtime (pyodide/ in the bundle) that never change
 #: under their name; pyodide-lock.json is not one of them
-_IMMUTABLE_SUFFIXES = frozenset({".mjs", ".js", ".wasm", ".zip", ".whl"})
+_IMMUTABLE_SUFFIXES = frozenset({".mjs", ".js", ".wasm", ".zip", ".whl", ".bin"})
 
 
 def negotiate_encoding(accept_encoding: str | None, available: set[str]) -> str | None:

@@ -3,6 +3,8 @@ failures that leave the page alone, and the main-thread and PyScript modes."""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
@@ -323,3 +325,96 @@ def test_consent_scope_all_runs_nothing_before_consent(site: Site) -> None:
     site.ready()
     assert "pointerover" in site.listeners("document")
     assert site.url("/product/pytrigger.json") in configs
+
+
+CARD_CONFIG = (
+    '{"version": 1, "triggers": [{"id": "card", "target": ".card",'
+    ' "when": {"signal": "dwell_ms", "gte": 300},'
+    ' "action": {"class": {"add": "seen", "on": ".card"}}}]}'
+)
+
+
+def snapshot_page(site: Site, extra: str = "") -> None:
+    site.serve("/t/app.js", APP_JS, "text/javascript")
+    site.serve("/t/card.json", CARD_CONFIG, "application/json")
+    shim = (
+        f'<script src="/pytrigger/pytrigger.js" data-config="/t/card.json"{extra} defer></script>'
+    )
+    site.serve("/t/app.html", APP_PAGE.format(shim=shim))
+
+
+def card_fires(site: Site) -> None:
+    site.hover(".card", 500)
+    site.wait("fire", "card")
+    assert site.evaluate("document.querySelector('.card').classList.contains('seen')")
+    page_keeps_working(site)
+
+
+def test_the_memory_snapshot_is_fetched_for_the_next_page_then_restored(
+    site: Site, serve_dir: Path
+) -> None:
+    # files on the server itself: Playwright's routing would turn the HTTP cache off
+    folder = serve_dir / "static" / "demo" / "t-snapshot"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "app.js").write_text(APP_JS)
+    (folder / "card.json").write_text(CARD_CONFIG)
+    shim = (
+        '<script src="/pytrigger/pytrigger.js" data-config="/t-snapshot/card.json" defer>'
+        "</script>"
+    )
+    page = APP_PAGE.format(shim=shim).replace("/t/app.js", "/t-snapshot/app.js")
+    (folder / "index.html").write_text(page)
+    fetched: list[str] = []
+    site.page.on(
+        "requestfinished",
+        lambda request: fetched.append(request.url) if "/snapshot-" in request.url else None,
+    )
+    site.goto("/t-snapshot/")
+    first = site.ready()
+    # a first visit starts Pyodide normally: the snapshot is not in the HTTP cache, and
+    # nothing fetches it before pytrigger runs
+    assert first["snapshot"] == "not cached", first
+    assert fetched == []
+    card_fires(site)
+    deadline = time.monotonic() + 20
+    while not fetched and time.monotonic() < deadline:  # fetched in the background
+        site.pause(100)
+    assert len(fetched) == 1, fetched
+
+    site.goto("/t-snapshot/")
+    second = site.ready()
+    assert second["snapshot"] == "restored", second
+    assert len(fetched) == 2  # read from the HTTP cache (Playwright reports those too)
+    card_fires(site)
+
+
+def test_a_tampered_snapshot_is_refused_and_pyodide_starts_normally(site: Site) -> None:
+    build = json.loads((STATIC / "BUILD.json").read_text())
+    data = bytearray((STATIC / "pytrigger" / "pyodide" / build["snapshot"]["file"]).read_bytes())
+    data[len(data) // 3] ^= 0x01
+    served: list[str] = []
+
+    def tampered(route: Route) -> None:
+        served.append(route.request.url)
+        route.fulfill(
+            status=200, body=bytes(data), headers={"Content-Type": "application/octet-stream"}
+        )
+
+    site.page.route("**/snapshot-*.bin", tampered)
+    snapshot_page(site, ' data-snapshot="always"')
+    site.goto("/t/app.html")
+    ready = site.ready()
+    assert served, "the worker never asked for the snapshot"
+    assert ready["snapshot"] == "sha256 mismatch", ready
+    card_fires(site)
+
+
+def test_data_snapshot_off_never_fetches_it(site: Site) -> None:
+    asked: list[str] = []
+    site.page.on("request", lambda r: asked.append(r.url) if "/snapshot-" in r.url else None)
+    snapshot_page(site, ' data-snapshot="off"')
+    site.goto("/t/app.html")
+    assert site.ready()["snapshot"] == "off"
+    card_fires(site)
+    site.pause(2500)  # past the background fetch of the default policy
+    assert asked == []

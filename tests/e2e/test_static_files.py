@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import http.client
+import json
 from urllib.parse import urlsplit
 
 import brotli  # type: ignore[import-untyped,unused-ignore]
@@ -60,6 +62,22 @@ def test_the_wheel_is_immutable_zip(server: str) -> None:
     assert status == 200 and body == wheel.read_bytes()
     assert headers["content-type"] == "application/zip"
     assert headers["cache-control"] == IMMUTABLE
+
+
+def test_the_memory_snapshot_is_immutable_and_named_by_its_hash(server: str) -> None:
+    build = json.loads((STATIC / "BUILD.json").read_text())
+    snapshot = build["snapshot"]
+    assert snapshot["file"] == f"snapshot-{snapshot['sha256'][:16]}.bin"
+    status, headers, body = request(server, f"/pytrigger/pyodide/{snapshot['file']}")
+    assert status == 200 and hashlib.sha256(body).hexdigest() == snapshot["sha256"]
+    assert headers["cache-control"] == IMMUTABLE
+    # the worker accepts that file and no other
+    worker = (STATIC / "pytrigger" / "worker.js").read_text()
+    assert snapshot["sha256"] in worker and snapshot["file"] in worker
+    status, headers, _ = request(
+        server, f"/pytrigger/pyodide/{snapshot['file']}", Accept_Encoding="br"
+    )
+    assert headers["content-encoding"] == "br"
 
 
 def test_precompressed_siblings_follow_accept_encoding(server: str) -> None:
