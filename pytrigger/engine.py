@@ -305,6 +305,28 @@ class Engine:
                 gates.append(trigger.id)
         return {"all": every, "pressed": pressed, "leave": leave, "gates": gates}
 
+    def selection_needed(self) -> bool:
+        """Whether ``selection`` events can change anything: the
+        ``selecting_text`` context reads them, ``idle_ms`` counts them as
+        input, and a gate may be confirmed by one.  Without any of those a page
+        need not watch the selection (``selectionchange`` fires on every caret
+        move, and reading the selection is the shim's costliest listener).
+
+        >>> from pytrigger.config import load_config
+        >>> Engine(load_config({"version": 1, "triggers": [{"id": "c", "target": ".c",
+        ...     "when": {"signal": "dwell_ms", "gte": 500}}]})).selection_needed()
+        False
+        """
+        for life in self._lives:
+            trigger = life.trigger
+            if "selecting_text" in trigger.suppress_when:
+                return True
+            if "idle_ms" in {leaf.signal for leaf in leaves(trigger.when)}:
+                return True
+            if trigger.gate is not None and "selection" in trigger.gate.confirm:
+                return True
+        return False
+
     @property
     def now(self) -> float:
         """The time of the last event or deadline handled (0 before any)."""

@@ -51,11 +51,13 @@ Messages in (each with ``now``, page ms)::
 Messages out::
 
     {"type": "ready", "version": "0.1.0", "continuous": ["scroll"],
-     "moves": {"all": false, "pressed": false, "leave": true, "gates": []}}
+     "moves": {"all": false, "pressed": false, "leave": true, "gates": []},
+     "selection": false}
                  # the continuous event types the engine can use: the shim drops the others;
                  # and which pointer moves: every one, or only the first with a pointer
                  # held down, the first after leaving the page, the first while one of
-                 # these triggers' gates is open (Engine.move_needs)
+                 # these triggers' gates is open (Engine.move_needs); and whether
+                 # selection events can count (Engine.selection_needed)
     {"type": "error", "message": "triggers[0].when: missing", "path": "triggers[0].when"}
     {"type": "decisions", "replayed": false, "decisions": [
         {"t": 812.5, "trigger": "card", "kind": "fire", "reason": null,
@@ -90,7 +92,7 @@ the tab hidden); the shim stores it.  Without consent none is sent.
 >>> session.handle({"type": "init", "now": 900.0, "config": {"version": 1, "triggers": [
 ...     {"id": "card", "target": ".card", "when": {"signal": "dwell_ms", "gte": 500}}]}})
 ... # doctest: +ELLIPSIS
-[{'type': 'ready', 'version': '...', 'continuous': [], 'moves': {...}}]
+[{'type': 'ready', 'version': '...', 'continuous': [], 'moves': {...}, 'selection': False}]
 >>> out = session.handle({"type": "events", "replay": True, "now": 1000.0, "events": [
 ...     {"t": 100.0, "type": "pointerenter", "targets": ["card"]}]})
 >>> [(m["type"], m.get("replayed")) for m in out]
@@ -373,6 +375,7 @@ class Session:
                 "version": package_version(),
                 "continuous": continuous,
                 "moves": moves,
+                "selection": self.engine.selection_needed(),
             }
         ]
 

@@ -593,3 +593,22 @@ def test_ready_names_the_pointer_moves_the_engine_can_use(
     config = {"version": 1, "triggers": [{"id": "c", "target": ".c", "when": when, **extra}]}
     out = Session().handle({"type": "init", "now": 1.0, "config": config})
     assert out[0]["moves"] == {"all": False, "pressed": False, "leave": False, "gates": [], **moves}
+
+
+@pytest.mark.parametrize(
+    ("when", "extra", "needed"),
+    [
+        ({"signal": "dwell_ms", "gte": 500}, {}, False),
+        ({"signal": "dwell_ms", "gte": 500}, {"suppress_when": ["selecting_text"]}, True),
+        ({"signal": "dwell_ms", "gte": 500}, {"suppress_when": ["dragging", "hidden"]}, False),
+        ({"signal": "idle_ms", "gte": 500}, {}, True),
+        ({"signal": "dwell_ms", "gte": 500},
+         {"gate": {"confirm": ["selection"], "within_ms": 1000}}, True),
+    ],
+)  # fmt: skip
+def test_ready_says_whether_selection_events_can_count(
+    when: dict[str, Any], extra: dict[str, Any], needed: bool
+) -> None:
+    config = {"version": 1, "triggers": [{"id": "c", "target": ".c", "when": when, **extra}]}
+    out = Session().handle({"type": "init", "now": 1.0, "config": config})
+    assert out[0]["selection"] is needed

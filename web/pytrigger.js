@@ -63,6 +63,8 @@
   const toasts = new Map();
   let bootTimer = 0;
   let rawConfig = null, configured = false;
+  let bootSnapshot = null; // how the runtime started: restored, not cached, off… (worker.js)
+  let bootSteps = null; // worker.js's step times, ms
   let resolveReady, rejectReady;
   const ready = new Promise((resolve, reject) => { resolveReady = resolve; rejectReady = reject; });
   ready.catch(() => {}); // a failed start never becomes an unhandled rejection
@@ -164,7 +166,6 @@
   let timer = 0;
   let move = null; // the newest pointermove not sent yet
   let scrolledAt = -1; // the time of the newest scroll not sent yet (-1: none)
-  let moved = false; // the page scrolled or resized: toasts are placed again
   const takePending = () => {
     const m = move, s = scrolledAt;
     move = null;
@@ -178,8 +179,6 @@
     takePending();
     const ctx = readContext(null);
     if (ctx) deliver(ctx);
-    if (moved && toasts.size) for (const [id, el] of toasts) place(el, id);
-    moved = false;
   };
   const schedule = () => { if (!timer) timer = setTimeout(flush, BATCH_MS); };
   const discrete = (ev, el, rel) => {
@@ -230,7 +229,8 @@
     if (k === 'Backspace' || k === 'Delete') return 'backspace';
     if (k === 'Enter') return 'enter';
     if (NAV.has(k)) return 'nav';
-    return /^.$/u.test(k) && !e.ctrlKey && !e.metaKey ? 'char' : 'other';
+    const one = k.length === 1 || (k.length === 2 && k.codePointAt(0) > 0xffff); // one code point
+    return one && !e.ctrlKey && !e.metaKey ? 'char' : 'other';
   };
   const isSelected = () => {
     const sel = win.getSelection && win.getSelection();
@@ -298,15 +298,30 @@
     listeners.push(off);
     return off;
   };
+  // Toasts are placed again once the page has stopped scrolling or resizing for
+  // PLACE_MS (placing reads layout: never per scroll event).
+  const PLACE_MS = 150;
+  let placeTimer = 0, movedAt = 0;
+  const placeLater = () => {
+    movedAt = perf.now();
+    if (!placeTimer) placeTimer = setTimeout(placeWhenStill, PLACE_MS);
+  };
+  const placeWhenStill = () => {
+    const wait = movedAt + PLACE_MS - perf.now();
+    if (wait > 1) { placeTimer = setTimeout(placeWhenStill, wait); return; }
+    placeTimer = 0;
+    for (const [id, el] of toasts) place(el, id);
+  };
+  const unlisten = {}; // document listeners by type, for those the engine may not need
   const attach = () => {
-    for (const type of Object.keys(handlers)) listen(doc, type, handlers[type]);
+    for (const type of Object.keys(handlers)) unlisten[type] = listen(doc, type, handlers[type]);
     updateMoves();
     listen(win, 'scroll', (e) => {
       if (e.target !== doc) return;
-      if (toasts.size) moved = true;
-      if (wantScroll || moved) { scrolledAt = stamp(e); schedule(); }
+      if (toasts.size) placeLater();
+      if (wantScroll) { scrolledAt = stamp(e); schedule(); }
     });
-    listen(win, 'resize', () => { moved = true; schedule(); });
+    listen(win, 'resize', () => { if (toasts.size) placeLater(); schedule(); });
     listen(win, 'pagehide', flushBeacon);
     listen(win, 'online', resume);
     if (coarse) {
@@ -556,6 +571,7 @@
     try { msgs = JSON.parse(text); } catch (_) { return; }
     for (const m of msgs) {
       if (m.type === 'ready') onReady(m);
+      else if (m.type === 'boot') { bootSnapshot = m.snapshot; bootSteps = m.ms || null; }
       else if (m.type === 'decisions') {
         for (const d of m.decisions) decide(d, m.replayed);
       } else if (m.type === 'stats') {
@@ -598,6 +614,7 @@
     movePressed = !!(moves && moves.pressed);
     moveLeave = !!(moves && moves.leave);
     moveGates = new Set(moves && Array.isArray(moves.gates) ? moves.gates : []);
+    if (m.selection === false) unlisten.selectionchange(); // no trigger reads the selection
     const recs = [];
     for (const item of buffer) resolveItem(item, recs);
     buffer = null;
@@ -613,7 +630,9 @@
       part = [];
     }
     send({ type: 'events', replay: true, events: part, dropped });
-    dispatch('ready', { version: m.version, mode, bootMs: perf.now() - T0 });
+    dispatch('ready', {
+      version: m.version, mode, bootMs: perf.now() - T0, snapshot: bootSnapshot, steps: bootSteps,
+    });
     resolveReady({ version: m.version, mode });
   };
   // the visitor's local state (stored with consent only) and this page's device
@@ -643,18 +662,27 @@
     site: siteKey, collector, consent: consented ? 'granted' : 'opt-in',
     consentScope: attr('consent-scope') || 'share', gpc: optOut,
   });
+  const workerURL = new URL('worker.js', base);
+  const snapshotPolicy = attr('snapshot'); // auto (default), always, off: see worker.js
+  if (snapshotPolicy === 'always' || snapshotPolicy === 'off') workerURL.search = '?snapshot=' + snapshotPolicy;
+  // The worker starts booting Pyodide while the config is fetched; it gets `init` then.
+  const spawnWorker = () => {
+    const worker = new Worker(workerURL, { type: 'module', name: 'pytrigger' });
+    worker.addEventListener('message', (e) => onEngine(e.data));
+    worker.addEventListener('error', (e) => fail('the worker failed: ' + (e.message || 'cannot load ' + workerURL)));
+    port = { post: (s) => worker.postMessage(s), close: () => worker.terminate() };
+  };
   const startEngine = () => {
     bootTimer = setTimeout(() => fail('the runtime did not start in ' + BOOT_TIMEOUT_MS / 1000 + ' s'), BOOT_TIMEOUT_MS);
-    const workerURL = new URL('worker.js', base);
     if (mode === 'worker') {
-      const worker = new Worker(workerURL, { type: 'module', name: 'pytrigger' });
-      worker.addEventListener('message', (e) => onEngine(e.data));
-      worker.addEventListener('error', (e) => fail('the worker failed: ' + (e.message || 'cannot load ' + workerURL)));
-      port = { post: (s) => worker.postMessage(s), close: () => worker.terminate() };
       init();
     } else if (mode === 'main') {
       import(workerURL.href)
-        .then((m) => m.boot(workerURL.href))
+        .then((m) => m.boot(workerURL.href).then((py) => {
+          bootSnapshot = m.bootInfo.snapshot;
+          bootSteps = m.bootInfo.ms;
+          return py;
+        }))
         .then((py) => { const m = py.pyimport('pytrigger.pyscript'); m.start().destroy(); m.destroy(); })
         .catch((err) => fail(String((err && err.message) || err)));
     } else if (mode !== 'pyscript') {
@@ -716,6 +744,7 @@
     jobs.clear();
     clearInterval(periodic);
     clearTimeout(timer);
+    clearTimeout(placeTimer);
     clearTimeout(bootTimer);
     if (port) { try { port.close(); } catch (_) { /* already gone */ } port = null; }
   };
@@ -740,6 +769,9 @@
       return;
     }
     resendOutbox(); // reports a previous page could not deliver (with consent only)
+    if (mode === 'worker') {
+      try { spawnWorker(); } catch (err) { fail('cannot start the worker: ' + err.message); return; }
+    }
     loadConfig().then(startEngine, (err) => {
       if (Array.isArray(err)) fail(err[0], err[1]);
       else fail(String((err && err.message) || err));
