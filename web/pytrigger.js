@@ -81,9 +81,10 @@
   // A trace event is built in the listener. Until the config is loaded, an
   // event that happened on an element is buffered as {ev, el, rel} (`rel`: the
   // pointer's other element, for pointerover/out) and its targets resolved later.
+  let anyTarget = null; // every trigger's target selector, joined: one closest() says "none"
   const targetsOf = (el) => {
     const ids = [];
-    if (el && el.closest) {
+    if (el && el.closest && anyTarget && el.closest(anyTarget)) {
       for (const tr of triggers) if (tr.target && el.closest(tr.target)) ids.push(tr.id);
     }
     return ids;
@@ -101,7 +102,8 @@
     }
     // a target's own boundary is crossed when closest() differs on both sides
     let crossed = null;
-    for (const tr of triggers) {
+    const inAny = anyTarget && el && el.closest ? el.closest(anyTarget) : null;
+    if (inAny) for (const tr of triggers) {
       if (!tr.target) continue;
       const inside = el && el.closest ? el.closest(tr.target) : null;
       if (inside && inside !== (rel && rel.closest ? rel.closest(tr.target) : null)) {
@@ -729,6 +731,8 @@
     const list = rawConfig && Array.isArray(rawConfig.triggers) ? rawConfig.triggers : [];
     triggers = list.filter((x) => x && typeof x.id === 'string')
       .map((x) => ({ id: x.id, target: typeof x.target === 'string' ? x.target : null }));
+    const selectors = triggers.filter((x) => x.target).map((x) => x.target);
+    anyTarget = selectors.length ? selectors.join(',') : null;
     if (buffer) { // element references end here
       const resolved = [];
       for (const item of buffer) resolveItem(item, resolved);
