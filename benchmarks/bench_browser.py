@@ -61,6 +61,45 @@ from playwright.sync_api import Browser
 # --------------------------------------------------------------------------- main
 
 
+CHANGES = """## Browser: what the figures led to
+
+Each change below came from a figure in an earlier run of this benchmark. The session table
+above compares the shim before them (commit e3ccb6b) with the shim now, in the same run.
+
+- **Toast placement forced a layout every frame.** `getBoundingClientRect` was 1,883 ms/min
+  in the first profile. Toasts are now placed when shown, and again only once scrolling or
+  resizing has stopped for 150 ms (commits 60a9f6f, 248d28c).
+- **Every pointer move was posted, and a requestAnimationFrame ran per moving frame.** The
+  no-op rAF row shows that the pattern alone costs about ten times the target. Nothing runs
+  per frame now: moves and scroll wait for one 50 ms timer (e326637). The engine also names
+  the moves it can use (`Engine.move_needs()`: every move for `idle_ms`; otherwise only the
+  first move while a gate that moves confirm is open, while a button is held, or after
+  leaving the page). The shim listens to `pointermove` only while such a move can count.
+  The empty-listeners row shows why: a listener with nothing in it already costs more than
+  the rest of the shim's work on a move. `tests/test_move_needs.py` checks, as a property
+  over random traces, that the moves left out change no decision.
+- **One `postMessage` per event.** Discrete events are now queued and posted at the end of
+  their task, so `pointerup` + `click` and `keydown` + `input` cross together.
+- **`selectionchange` fired on every caret move, and reading the selection was the shim's
+  costliest handler.** The engine now says whether any trigger reads the selection
+  (`Engine.selection_needed()`). When none does, the listener is removed.
+- **The worker paid about 50 µs per message for `js.performance.now()` through the FFI.**
+  It now reads Emscripten's monotonic clock (`time.perf_counter`), which is the same clock,
+  read from wasm (ec09205). Its timer is no longer re-armed for an unchanged deadline.
+- **The shim was 10.1 KiB gzipped.** It is minified with terser at build time, and the
+  readable source and a source map are served beside it (5215e7c).
+- **A boot was mostly CPython starting.** A memory snapshot made at build time is restored
+  from the HTTP cache instead, behind a sha256 and size guard with a fallback (7abe05b; the
+  boot table's rows compare the policies). The worker is also created before the config
+  arrives.
+
+Left: the session's remaining main-thread script comes from the listeners a target config
+needs (`pointerover`/`pointerout` at every element boundary, `keydown`, `click`, scroll),
+each message's `postMessage`, and the toasts' DOM work. The profile table above splits it
+by function.
+"""
+
+
 def header(plan: Plan) -> str:
     version = subprocess.run(
         [CHROMIUM, "--version"], capture_output=True, text=True, check=False
@@ -121,6 +160,8 @@ def main(argv: list[str]) -> int:
         ):
             if name in only:
                 print(fig(browser, servers, plan), flush=True)
+    if only == set(FIGURES):
+        print(CHANGES, flush=True)
     log(f"done in {time.monotonic() - started:.0f} s")
     return 0
 
