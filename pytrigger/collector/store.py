@@ -56,11 +56,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
+    cast,
     func,
+    literal_column,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.exc import IntegrityError
 
 from pytrigger.aggregates import COUNT_FIELDS, LATENCY_BUCKETS, SUPPRESS_REASONS
@@ -197,23 +199,20 @@ def connect(url: str) -> Engine:
     return open_engine(url, metadata)
 
 
-def _unnest_insert(table: Table) -> Any:
-    """PostgreSQL: ``INSERT INTO table SELECT * FROM unnest(<one array per
-    column>)``, all but ``id``: a batch of any size is one statement of the
-    same text, which psycopg prepares once (a multi-row ``VALUES`` would be a
-    new statement for every batch size, parsed and planned each time).
-    Strings travel as ``text[]``: a value too long for its column is then an
-    error, as in a plain ``INSERT``, not cut by a cast."""
-    columns = [column for column in table.c if column.name != "id"]
-    arrays = [
-        bindparam(c.name, type_=ARRAY(Text() if isinstance(c.type, String) else c.type))
-        for c in columns
-    ]
-    names = [c.name for c in columns]
-    batch = func.unnest(*arrays).table_valued(*names, name="batch").render_derived()
-    return postgresql.insert(table).from_select(
-        [c.name for c in columns], select(*(batch.c[c.name] for c in columns))
-    )
+def _json_insert(table: Table) -> Any:
+    """PostgreSQL: ``INSERT INTO table SELECT ... FROM
+    json_populate_recordset(NULL::table, :rows)``, all columns but ``id``:
+    a batch of any size is one statement of the same text (prepared once by
+    psycopg) with one parameter, the rows as a JSON array -- encoded by the
+    standard library's C encoder and decoded by the server, which has CPU to
+    spare, where a multi-row ``VALUES`` would be a new statement per batch
+    size and an array per column costs the driver more than the JSON.  The
+    rows come out in the array's order (the upsert's lock order)."""
+    columns = [column.name for column in table.c if column.name != "id"]
+    batch = func.json_populate_recordset(
+        literal_column(f"NULL::{table.name}"), cast(bindparam("rows", type_=Text), JSON)
+    ).table_valued(*columns, name="batch")
+    return postgresql.insert(table).from_select(columns, select(*(batch.c[c] for c in columns)))
 
 
 def _upsert(statement: Any) -> Any:
@@ -230,11 +229,11 @@ def _upsert(statement: Any) -> Any:
 
 #: per dialect: the reports upsert, and the inserts of entries and segment bits
 _UPSERT = {
-    "postgresql": _upsert(_unnest_insert(reports)),
+    "postgresql": _upsert(_json_insert(reports)),
     "sqlite": _upsert(sqlite.insert(reports)),
 }
 _INSERT = {
-    "postgresql": {t: _unnest_insert(t) for t in (report_entries, report_segments)},
+    "postgresql": {t: _json_insert(t) for t in (report_entries, report_segments)},
     "sqlite": {t: t.insert() for t in (report_entries, report_segments)},
 }
 _DELETE_ENTRIES = report_entries.delete().where(
@@ -245,13 +244,12 @@ _DELETE_SEGMENTS = report_segments.delete().where(
 )
 
 
-def _write(conn: Connection, statement: Any, table: Table, rows: list[dict[str, Any]]) -> Any:
-    """Execute ``statement`` for ``rows``: on PostgreSQL once, with a list of
-    values per column (:func:`_unnest_insert`); on SQLite as an executemany
+def _write(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -> Any:
+    """Execute ``statement`` for ``rows``: on PostgreSQL once, with the rows
+    as one JSON array (:func:`_json_insert`); on SQLite as an executemany
     (SQLAlchemy's "insertmanyvalues" for the upsert's ``RETURNING``)."""
     if conn.dialect.name == "postgresql":
-        names = [column.name for column in table.c if column.name != "id"]
-        return conn.execute(statement, {name: [row[name] for row in rows] for name in names})
+        return conn.execute(statement, {"rows": json.dumps(rows)})
     return conn.execute(statement, rows)
 
 
@@ -380,7 +378,7 @@ def insert_reports(engine: Engine, batch: Sequence[Received]) -> list[bool]:
     with write_transaction(engine) as conn:
         dialect = conn.dialect.name
         report_rows = [_report_row(batch[index]) for _, index in order]
-        rows = _write(conn, _UPSERT[dialect], reports, report_rows).all()
+        rows = _write(conn, _UPSERT[dialect], report_rows).all()
         if not rows:
             return stored  # every one was stored already, with its seq or a later one
         pks = {(row.site_id, row.report_id): row.id for row in rows}
@@ -391,10 +389,10 @@ def insert_reports(engine: Engine, batch: Sequence[Received]) -> list[bool]:
             conn.execute(_DELETE_SEGMENTS, {"pks": replaced})
         entries = [row for pk, item in written for row in _entry_rows(pk, item)]
         if entries:
-            _write(conn, _INSERT[dialect][report_entries], report_entries, entries)
+            _write(conn, _INSERT[dialect][report_entries], entries)
         segments = [row for pk, item in written for row in _segment_rows(pk, item)]
         if segments:
-            _write(conn, _INSERT[dialect][report_segments], report_segments, segments)
+            _write(conn, _INSERT[dialect][report_segments], segments)
     for key, index in order:
         stored[index] = key in pks
     return stored
