@@ -414,11 +414,16 @@ def wheel_file_name(meta: ProjectMeta) -> str:
     return f"{re.sub(r'[-_.]+', '_', meta.name).lower()}-{meta.version}-py3-none-any.whl"
 
 
-def build_browser_wheel(package_dir: Path, meta: ProjectMeta) -> tuple[str, bytes]:
+def build_browser_wheel(
+    package_dir: Path,
+    meta: ProjectMeta,
+    compile_pyc: Callable[[dict[str, bytes]], dict[str, bytes]] | None = None,
+) -> tuple[str, bytes]:
     """The wheel Pyodide loads: the package minus its server and command-line parts.
 
     Returns (file name, bytes). The same sources give the same bytes: entries are sorted,
-    dated 1980-01-01 and get fixed permissions.
+    dated 1980-01-01 and get fixed permissions. `compile_pyc` (the package's files → the
+    `__pycache__` files to add) puts byte-code beside the sources.
     """
     top = package_dir.name
     files: dict[str, bytes] = {}
@@ -428,6 +433,9 @@ def build_browser_wheel(package_dir: Path, meta: ProjectMeta) -> tuple[str, byte
             files[f"{top}/{rel}"] = path.read_bytes()
     if f"{top}/__init__.py" not in files:
         raise BuildError(f"{package_dir} is not a package (no __init__.py)")
+    if compile_pyc is not None:
+        files.update(compile_pyc(files))
+        files = dict(sorted(files.items()))
 
     dist_info = f"{re.sub(r'[-_.]+', '_', meta.name)}-{meta.version}.dist-info"
     metadata = [
@@ -721,6 +729,46 @@ def minify_js(root: Path, name: str, data: bytes, module: bool) -> tuple[bytes, 
 SNAPSHOT_PLACEHOLDER = b"const SNAPSHOT = null; // build.py writes {file, sha256, size} here"
 
 
+def pyodide_pycs(root: Path, files: Mapping[str, bytes]) -> dict[str, bytes]:
+    """`__pycache__/*.cpython-314.pyc` for the wheel's .py files, by web/compile-pyc.mjs.
+
+    Pyodide's own CPython writes them (unchecked-hash pycs), so the browser imports
+    pytrigger without compiling it. Cached under build/pyc/ by the sources' hash."""
+    script = root / "web" / "compile-pyc.mjs"
+    pyodide_dir = root / "node_modules" / "pyodide"
+    sources = {name: data for name, data in files.items() if name.endswith(".py")}
+    digest = hashlib.sha256(script.read_bytes())
+    digest.update(_npm_version(root / "node_modules", "pyodide").encode())
+    for name, data in sorted(sources.items()):
+        digest.update(name.encode() + b"\0" + sha256_hex(data).encode())
+    cache = root / "build" / "pyc" / digest.hexdigest()[:32]
+    if not cache.is_dir():
+        node = shutil.which("node")
+        if node is None:
+            raise BuildError("node is missing (on Debian: sudo apt-get install -y nodejs npm)")
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, data in sources.items():
+                (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
+                (Path(tmp) / name).write_bytes(data)
+            code = run([node, script, pyodide_dir, tmp], cwd=tmp)
+            if code != 0:
+                raise BuildError(f"web/compile-pyc.mjs failed (exit code {code})")
+            staged = cache.with_name(cache.name + ".tmp")
+            shutil.rmtree(staged, ignore_errors=True)
+            for pyc in Path(tmp).rglob("*.pyc"):
+                target = staged / pyc.relative_to(tmp)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(pyc.read_bytes())
+        for old in cache.parent.iterdir():
+            if old != staged:
+                shutil.rmtree(old, ignore_errors=True)
+        staged.rename(cache)
+    out = {p.relative_to(cache).as_posix(): p.read_bytes() for p in sorted(cache.rglob("*.pyc"))}
+    if len(out) < len(sources):
+        raise BuildError(f"web/compile-pyc.mjs wrote {len(out)} pycs for {len(sources)} files")
+    return out
+
+
 def pyodide_snapshot(root: Path) -> bytes:
     """A memory snapshot of a freshly started Pyodide, made by web/make-snapshot.mjs in Node.
 
@@ -787,7 +835,10 @@ def static_files(root: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
     for name in PYODIDE_RUNTIME:
         files[f"pytrigger/pyodide/{name}"] = (pyodide_src / name).read_bytes()
     meta = read_project_meta(root / "pyproject.toml")
-    wheel_name, wheel = build_browser_wheel(root / "pytrigger", meta)
+    compile_pyc = None
+    if (web / "compile-pyc.mjs").is_file():
+        compile_pyc = lambda files: pyodide_pycs(root, files)  # noqa: E731
+    wheel_name, wheel = build_browser_wheel(root / "pytrigger", meta, compile_pyc)
     wheels = {wheel_name: wheel, **vendored_wheels(root / "build" / "wheels")}
     for name, data in wheels.items():
         files[f"pytrigger/pyodide/{name}"] = data

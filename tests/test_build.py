@@ -485,7 +485,9 @@ def test_bundle_lock_matches_the_files_it_ships() -> None:
 def test_bundle_runtime_files_and_no_source_maps() -> None:
     for name in build.PYODIDE_RUNTIME:
         assert (BUNDLE / name).is_file(), name
-    assert not list(STATIC.rglob("*.map"))
+    # the only maps are our own: the minified shim's and worker's, beside their sources
+    maps = sorted(p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*.map"))
+    assert maps == ["pytrigger/pytrigger.js.map", "pytrigger/worker.js.map"]
     assert not list(STATIC.rglob("console*.html"))
     assert (STATIC / "pyscript" / "core.js").is_file()
     assert (STATIC / "dashboard" / "uPlot.iife.min.js").is_file()
@@ -581,3 +583,26 @@ def test_chromium_loads_the_wheel_and_checks_its_integrity(
         assert any("pytrigger" in error for error in bad["errors"]), bad
     finally:
         context.close()
+
+
+@needs_build
+def test_the_shim_is_minified_under_8_kib_gzipped_with_its_source_beside() -> None:
+    shim = (STATIC / "pytrigger" / "pytrigger.js").read_bytes()
+    source = (ROOT / "web" / "pytrigger.js").read_bytes()
+    assert (STATIC / "pytrigger" / "pytrigger.src.js").read_bytes() == source
+    assert len(gzip.compress(shim, 9)) <= 8 * 1024
+    assert shim.endswith(b"//# sourceMappingURL=pytrigger.js.map")
+    source_map = json.loads((STATIC / "pytrigger" / "pytrigger.js.map").read_text())
+    assert source_map["sourcesContent"] == [source.decode()]
+
+
+@needs_build
+def test_the_browser_wheel_carries_byte_code_for_each_module() -> None:
+    (wheel,) = BUNDLE.glob("pytrigger-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+    modules = {n for n in names if n.endswith(".py")}
+    assert modules
+    for name in modules:
+        folder, _, file = name.rpartition("/")
+        assert f"{folder}/__pycache__/{file[:-3]}.cpython-314.pyc" in names, name
