@@ -203,11 +203,11 @@ def _json_insert(table: Table) -> Any:
     """PostgreSQL: ``INSERT INTO table SELECT ... FROM
     json_populate_recordset(NULL::table, :rows)``, all columns but ``id``:
     a batch of any size is one statement of the same text (prepared once by
-    psycopg) with one parameter, the rows as a JSON array -- encoded by the
-    standard library's C encoder and decoded by the server, which has CPU to
-    spare, where a multi-row ``VALUES`` would be a new statement per batch
-    size and an array per column costs the driver more than the JSON.  The
-    rows come out in the array's order (the upsert's lock order)."""
+    psycopg) with one parameter, the rows as a JSON array, encoded by the
+    standard library's C encoder.  A multi-row ``VALUES`` would be a new
+    statement per batch size; an array per column costs psycopg about twice
+    the CPU for the same server time.  The rows come out in the array's
+    order (the upsert's lock order)."""
     columns = [column.name for column in table.c if column.name != "id"]
     batch = func.json_populate_recordset(
         literal_column(f"NULL::{table.name}"), cast(bindparam("rows", type_=Text), JSON)
