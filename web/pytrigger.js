@@ -81,13 +81,16 @@
   // A trace event is built in the listener. Until the config is loaded, an
   // event that happened on an element is buffered as {ev, el, rel} (`rel`: the
   // pointer's other element, for pointerover/out) and its targets resolved later.
-  let anyTarget = null; // every trigger's target selector, joined: one closest() says "none"
+  // Triggers' targets, one entry per distinct selector ({sel, ids}, in trigger
+  // order); with several, `anyTarget` joins them: one closest() says "none".
+  let groups = [], anyTarget = null;
+  const byTrigger = (ids) => ids.length > 1 ? triggers.map((t) => t.id).filter((id) => ids.includes(id)) : ids;
   const targetsOf = (el) => {
-    const ids = [];
-    if (el && el.closest && anyTarget && el.closest(anyTarget)) {
-      for (const tr of triggers) if (tr.target && el.closest(tr.target)) ids.push(tr.id);
+    let ids = [];
+    if (el && el.closest && groups.length && (!anyTarget || el.closest(anyTarget))) {
+      for (const g of groups) if (el.closest(g.sel)) ids = ids.concat(g.ids);
     }
-    return ids;
+    return groups.length > 1 ? byTrigger(ids) : ids;
   };
   // Appends to `out` the trace events one DOM event makes once targets are known.
   const toTrace = (ev, el, rel, out) => {
@@ -102,14 +105,14 @@
     }
     // a target's own boundary is crossed when closest() differs on both sides
     let crossed = null;
-    const inAny = anyTarget && el && el.closest ? el.closest(anyTarget) : null;
-    if (inAny) for (const tr of triggers) {
-      if (!tr.target) continue;
-      const inside = el && el.closest ? el.closest(tr.target) : null;
-      if (inside && inside !== (rel && rel.closest ? rel.closest(tr.target) : null)) {
-        (crossed || (crossed = [])).push(tr.id);
+    const inAny = el && el.closest && groups.length && (!anyTarget || el.closest(anyTarget));
+    if (inAny) for (const g of groups) {
+      const inside = el.closest(g.sel);
+      if (inside && inside !== (rel && rel.closest ? rel.closest(g.sel) : null)) {
+        crossed = (crossed || []).concat(g.ids);
       }
     }
+    if (crossed && groups.length > 1) crossed = byTrigger(crossed);
     if (crossed) out.push({ t: ev.t, type: type === 'over' ? 'pointerenter' : 'pointerleave', targets: crossed });
     if (type === 'out' && !rel && ev.pointerType === 'mouse') {
       out.push({ t: ev.t, type: 'leave', x: ev.x, y: ev.y }); // left the document
@@ -731,8 +734,12 @@
     const list = rawConfig && Array.isArray(rawConfig.triggers) ? rawConfig.triggers : [];
     triggers = list.filter((x) => x && typeof x.id === 'string')
       .map((x) => ({ id: x.id, target: typeof x.target === 'string' ? x.target : null }));
-    const selectors = triggers.filter((x) => x.target).map((x) => x.target);
-    anyTarget = selectors.length ? selectors.join(',') : null;
+    const found = new Map();
+    for (const x of triggers) {
+      if (x.target) { if (!found.has(x.target)) found.set(x.target, []); found.get(x.target).push(x.id); }
+    }
+    groups = Array.from(found, ([sel, ids]) => ({ sel, ids }));
+    anyTarget = groups.length > 1 ? groups.map((g) => g.sel).join(',') : null;
     if (buffer) { // element references end here
       const resolved = [];
       for (const item of buffer) resolveItem(item, resolved);
