@@ -299,9 +299,13 @@
     const opts = { capture: true, passive: true };
     const safe = (e) => { try { fn(e); } catch (err) { fail('internal error: ' + err.message); } };
     target.addEventListener(type, safe, opts);
-    const off = () => target.removeEventListener(type, safe, opts);
-    listeners.push(off);
-    return off;
+    const remove = () => target.removeEventListener(type, safe, opts);
+    listeners.push(remove);
+    return () => { // stops it now, and forgets it (moves are listened to on and off)
+      remove();
+      const i = listeners.indexOf(remove);
+      if (i >= 0) listeners.splice(i, 1);
+    };
   };
   // Toasts are placed again once the page has stopped scrolling or resizing for
   // PLACE_MS (placing reads layout: never per scroll event).
