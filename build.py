@@ -683,6 +683,14 @@ def vendored_wheels(directory: Path) -> dict[str, bytes]:
     return wheels
 
 
+def node_binary() -> str:
+    """Node.js, which the build runs terser and Pyodide (pycs, the snapshot) with."""
+    node = shutil.which("node")
+    if node is None:
+        raise BuildError("node is missing (on Debian: sudo apt-get install -y nodejs npm)")
+    return node
+
+
 #: terser's settings for the shim and the worker (a change here re-minifies: it is in the key)
 TERSER_ARGS = ("--compress", "passes=2", "--mangle", "--comments", "/^!/", "--ecma", "2020")
 
@@ -693,13 +701,12 @@ def minify_js(root: Path, name: str, data: bytes, module: bool) -> tuple[bytes, 
     The map points at `<stem>.src.js`, the readable source shipped beside it. Cached
     under build/minify/ by the source's and the settings' hash: a rebuild is instant."""
     terser = root / "node_modules" / "terser" / "bin" / "terser"
-    node = shutil.which("node")
-    if node is None or not terser.is_file():
+    if not terser.is_file():
         raise BuildError(
-            "cannot minify web/" + name + ": "
-            + ("node is missing (on Debian: sudo apt-get install -y nodejs npm)" if node is None
-               else "node_modules/terser is missing: run `python3 build.py build` (npm ci)")
+            f"cannot minify web/{name}: node_modules/terser is missing: run `python3 build.py "
+            "build` (npm ci)"
         )
+    node = node_binary()
     stem = name.removesuffix(".js")
     args = (*TERSER_ARGS, *(("--module",) if module else ()))
     terser_version = _npm_version(root / "node_modules", "terser")
@@ -743,9 +750,7 @@ def pyodide_pycs(root: Path, files: Mapping[str, bytes]) -> dict[str, bytes]:
         digest.update(name.encode() + b"\0" + sha256_hex(data).encode())
     cache = root / "build" / "pyc" / digest.hexdigest()[:32]
     if not cache.is_dir():
-        node = shutil.which("node")
-        if node is None:
-            raise BuildError("node is missing (on Debian: sudo apt-get install -y nodejs npm)")
+        node = node_binary()
         with tempfile.TemporaryDirectory() as tmp:
             for name, data in sources.items():
                 (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
@@ -783,9 +788,7 @@ def pyodide_snapshot(root: Path) -> bytes:
     cache = root / "build" / "snapshot" / f"{digest.hexdigest()[:32]}.bin"
     if cache.is_file():
         return cache.read_bytes()
-    node = shutil.which("node")
-    if node is None:
-        raise BuildError("node is missing (on Debian: sudo apt-get install -y nodejs npm)")
+    node = node_binary()
     cache.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "snapshot.bin"

@@ -86,6 +86,11 @@ _PAGE_SIGNAL_EVENTS: dict[str, frozenset[str]] = {
 }
 
 
+def _signals(trigger: Trigger) -> frozenset[str]:
+    """The signals a trigger's condition reads."""
+    return frozenset(leaf.signal for leaf in leaves(trigger.when))
+
+
 class Exposure(tuple[float, str, str | None]):
     """``(t, trigger, variant)``: the first time in the session a trigger's
     condition became true, whatever the decision (DESIGN.md §6)."""
@@ -174,11 +179,11 @@ class Engine:
             self._lives.append(life)
             self._by_id[trigger.id] = life
             kinds: set[str] = set()
-            for name in {leaf.signal for leaf in leaves(trigger.when)}:
+            for name in _signals(trigger):
                 kinds |= _PAGE_SIGNAL_EVENTS.get(name, frozenset())
             for kind in kinds:
                 self._page_index[kind].append(index)
-            if "exit_intent" in {leaf.signal for leaf in leaves(trigger.when)}:
+            if "exit_intent" in _signals(trigger):
                 self._exit_readers.append(index)
         self._gated: dict[int, TriggerLife] = {}
         self._heap: list[tuple[float, int, int]] = []
@@ -261,7 +266,7 @@ class Engine:
         needs: set[str] = set()
         for life in self._lives:
             trigger = life.trigger
-            signals = {leaf.signal for leaf in leaves(trigger.when)}
+            signals = _signals(trigger)
             if "idle_ms" in signals:
                 needs.update(("pointermove", "scroll"))
             if "exit_intent" in signals or "dragging" in trigger.suppress_when:
@@ -297,7 +302,7 @@ class Engine:
         gates: list[str] = []
         for life in self._lives:
             trigger = life.trigger
-            signals = {leaf.signal for leaf in leaves(trigger.when)}
+            signals = _signals(trigger)
             every = every or "idle_ms" in signals
             pressed = pressed or "dragging" in trigger.suppress_when
             leave = leave or "exit_intent" in signals
@@ -321,7 +326,7 @@ class Engine:
             trigger = life.trigger
             if "selecting_text" in trigger.suppress_when:
                 return True
-            if "idle_ms" in {leaf.signal for leaf in leaves(trigger.when)}:
+            if "idle_ms" in _signals(trigger):
                 return True
             if trigger.gate is not None and "selection" in trigger.gate.confirm:
                 return True

@@ -81,16 +81,16 @@
   // A trace event is built in the listener. Until the config is loaded, an
   // event that happened on an element is buffered as {ev, el, rel} (`rel`: the
   // pointer's other element, for pointerover/out) and its targets resolved later.
-  // Triggers' targets, one entry per distinct selector ({sel, ids}, in trigger
-  // order); with several, `anyTarget` joins them: one closest() says "none".
-  let groups = [], anyTarget = null;
-  const byTrigger = (ids) => ids.length > 1 ? triggers.map((t) => t.id).filter((id) => ids.includes(id)) : ids;
+  // Triggers' targets, one entry per distinct selector ({sel, ids}); with
+  // several, `anyTarget` joins them: one closest() says "none". Ids come out in
+  // trigger order (`rank`).
+  let groups = [], anyTarget = null, rank = null;
+  const inSomeTarget = (el) => !!(el && el.closest && groups.length && (!anyTarget || el.closest(anyTarget)));
+  const inOrder = (ids) => (ids.length > 1 && groups.length > 1 ? ids.sort((a, b) => rank.get(a) - rank.get(b)) : ids);
   const targetsOf = (el) => {
-    let ids = [];
-    if (el && el.closest && groups.length && (!anyTarget || el.closest(anyTarget))) {
-      for (const g of groups) if (el.closest(g.sel)) ids = ids.concat(g.ids);
-    }
-    return groups.length > 1 ? byTrigger(ids) : ids;
+    const ids = [];
+    if (inSomeTarget(el)) for (const g of groups) if (el.closest(g.sel)) ids.push(...g.ids);
+    return inOrder(ids);
   };
   // Appends to `out` the trace events one DOM event makes once targets are known.
   const toTrace = (ev, el, rel, out) => {
@@ -104,16 +104,12 @@
       return;
     }
     // a target's own boundary is crossed when closest() differs on both sides
-    let crossed = null;
-    const inAny = el && el.closest && groups.length && (!anyTarget || el.closest(anyTarget));
-    if (inAny) for (const g of groups) {
+    const crossed = [];
+    if (inSomeTarget(el)) for (const g of groups) {
       const inside = el.closest(g.sel);
-      if (inside && inside !== (rel && rel.closest ? rel.closest(g.sel) : null)) {
-        crossed = (crossed || []).concat(g.ids);
-      }
+      if (inside && inside !== (rel && rel.closest ? rel.closest(g.sel) : null)) crossed.push(...g.ids);
     }
-    if (crossed && groups.length > 1) crossed = byTrigger(crossed);
-    if (crossed) out.push({ t: ev.t, type: type === 'over' ? 'pointerenter' : 'pointerleave', targets: crossed });
+    if (crossed.length) out.push({ t: ev.t, type: type === 'over' ? 'pointerenter' : 'pointerleave', targets: inOrder(crossed) });
     if (type === 'out' && !rel && ev.pointerType === 'mouse') {
       out.push({ t: ev.t, type: 'leave', x: ev.x, y: ev.y }); // left the document
     }
@@ -618,11 +614,11 @@
     clearTimeout(bootTimer);
     flush(); // the waiting move and scroll join the buffer
     if (Array.isArray(m.continuous)) wantScroll = m.continuous.includes('scroll');
-    const moves = m.moves && typeof m.moves === 'object' ? m.moves : null;
-    moveAll = moves ? !!moves.all : !Array.isArray(m.continuous) || m.continuous.includes('pointermove');
-    movePressed = !!(moves && moves.pressed);
-    moveLeave = !!(moves && moves.leave);
-    moveGates = new Set(moves && Array.isArray(moves.gates) ? moves.gates : []);
+    const moves = m.moves || {}; // Engine.move_needs()
+    moveAll = !!moves.all;
+    movePressed = !!moves.pressed;
+    moveLeave = !!moves.leave;
+    moveGates = new Set(moves.gates || []);
     if (m.selection === false) unlisten.selectionchange(); // no trigger reads the selection
     const recs = [];
     for (const item of buffer) resolveItem(item, recs);
@@ -743,6 +739,7 @@
       if (x.target) { if (!found.has(x.target)) found.set(x.target, []); found.get(x.target).push(x.id); }
     }
     groups = Array.from(found, ([sel, ids]) => ({ sel, ids }));
+    rank = new Map(triggers.map((x, i) => [x.id, i]));
     anyTarget = groups.length > 1 ? groups.map((g) => g.sel).join(',') : null;
     if (buffer) { // element references end here
       const resolved = [];

@@ -50,6 +50,7 @@ export async function boot(base = import.meta.url) {
   }
   const indexURL = new URL('./pyodide/', base).href;
   const policy = snapshotPolicy(base);
+  bootInfo.snapshot = policy === 'off' ? 'off' : 'none'; // readSnapshot says why it has none
   const pending = policy === 'off' ? null : readSnapshot(indexURL, policy);
   const { loadPyodide } = await import(indexURL + 'pyodide.mjs');
   mark('loader');
@@ -64,11 +65,11 @@ export async function boot(base = import.meta.url) {
   let pyodide = null;
   const snapshot = pending && (await pending);
   if (pending) mark('snapshot');
-  bootInfo.snapshot = snapshot ? 'restored' : policy === 'off' ? 'off' : bootInfo.snapshot || 'none';
   if (snapshot) {
     try {
       pyodide = await loadPyodide({ ...options, _loadSnapshot: snapshot });
       pyodide.runPython('import random as _r; _r.seed(); del _r'); // os.urandom: crypto
+      bootInfo.snapshot = 'restored';
     } catch (err) {
       pyodide = null;
       bootInfo.snapshot = 'failed: ' + ((err && err.message) || err);

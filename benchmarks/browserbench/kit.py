@@ -144,7 +144,13 @@ def bench_pages(peer_origin: str) -> dict[str, str]:
     session = (PAGES / "session.html").read_text()
     article = "\n      ".join(ARTICLE_PARAGRAPH.format(n=n) for n in range(1, 41))
     latency = (PAGES / "latency.html").read_text()
-    shim = '<script src="/pytrigger/pytrigger.js" data-config="/bench/pytrigger.json"{mode} defer>'
+
+    def shim(attrs: str = "", src: str = "pytrigger.js", config: str = "pytrigger.json") -> str:
+        return (
+            f'<script src="/pytrigger/{src}" data-config="/bench/{config}"{attrs} defer>'
+            "</script>"
+        )
+
     heads = {
         "bare": "",
         # the floor of per-frame coalescing: what the shim's pointermove scheduling alone costs
@@ -155,19 +161,16 @@ def bench_pages(peer_origin: str) -> dict[str, str]:
             f'<script src="{peer_origin}/static/array.js" defer></script>\n'
             '  <script src="/bench/posthog-init.js" defer></script>'
         ),
-        "worker": shim.format(mode="") + "</script>",
+        "worker": shim(),
         # the shim as it was before issue 6's optimisations (BEFORE_COMMIT), same worker
-        "worker-before": shim.format(mode="").replace("/pytrigger.js\"", "/pytrigger-before.js\"")
-        + "</script>",
+        "worker-before": shim(src="pytrigger-before.js"),
         # the boot figure's snapshot policies (worker.js; the default is auto)
-        "worker-snapshot-always": shim.format(mode=' data-snapshot="always"') + "</script>",
-        "worker-snapshot-off": shim.format(mode=' data-snapshot="off"') + "</script>",
+        "worker-snapshot-always": shim(' data-snapshot="always"'),
+        "worker-snapshot-off": shim(' data-snapshot="off"'),
         # the same shim unminified (static/pytrigger/pytrigger.src.js), for the CPU profile
-        "worker-src": shim.format(mode="").replace("/pytrigger.js\"", "/pytrigger.src.js\"")
-        + "</script>",
-        "worker-quiet": shim.format(mode="").replace("pytrigger.json", "pytrigger-quiet.json")
-        + "</script>",
-        "main": shim.format(mode=' data-mode="main"') + "</script>",
+        "worker-src": shim(src="pytrigger.src.js"),
+        "worker-quiet": shim(config="pytrigger-quiet.json"),
+        "main": shim(' data-mode="main"'),
     }
     files = {}
     for variant, head in heads.items():
