@@ -774,17 +774,19 @@ def pyodide_pycs(root: Path, files: Mapping[str, bytes]) -> dict[str, bytes]:
     return out
 
 
-def pyodide_snapshot(root: Path) -> bytes:
-    """A memory snapshot of a freshly started Pyodide, made by web/make-snapshot.mjs in Node.
+def pyodide_snapshot(root: Path, wheel: bytes) -> bytes:
+    """A memory snapshot of a freshly started Pyodide with pytrigger (`wheel`) imported,
+    made by web/make-snapshot.mjs in Node.
 
     Not reproducible byte for byte (CPython's start seeds from the clock), so it is cached
-    under build/snapshot/ by the hash of what it is made from: the same runtime and script
-    give the same file, and browsers keep their cached copy across rebuilds."""
+    under build/snapshot/ by the hash of what it is made from: the same runtime, script and
+    wheel give the same file, and browsers keep their cached copy across rebuilds."""
     script = root / "web" / "make-snapshot.mjs"
     pyodide_dir = root / "node_modules" / "pyodide"
     digest = hashlib.sha256(script.read_bytes())
     for name in PYODIDE_RUNTIME:
         digest.update((pyodide_dir / name).read_bytes())
+    digest.update(wheel)
     cache = root / "build" / "snapshot" / f"{digest.hexdigest()[:32]}.bin"
     if cache.is_file():
         return cache.read_bytes()
@@ -792,7 +794,9 @@ def pyodide_snapshot(root: Path) -> bytes:
     cache.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "snapshot.bin"
-        code = run([node, script, pyodide_dir, out], cwd=tmp)
+        wheel_file = Path(tmp) / "pytrigger.whl"
+        wheel_file.write_bytes(wheel)
+        code = run([node, script, pyodide_dir, out, wheel_file], cwd=tmp)
         if code != 0 or not out.is_file():
             raise BuildError(f"web/make-snapshot.mjs failed (exit code {code})")
         data = out.read_bytes()
@@ -809,7 +813,22 @@ def static_files(root: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
     files: dict[str, bytes] = {}
     # the shim and the worker are served minified, with their readable source
     # (<name>.src.js) and a source map beside them
-    snapshot = pyodide_snapshot(root) if (web / "make-snapshot.mjs").is_file() else None
+    pyodide_src = node_modules / "pyodide"
+    for name in PYODIDE_RUNTIME:
+        files[f"pytrigger/pyodide/{name}"] = (pyodide_src / name).read_bytes()
+    meta = read_project_meta(root / "pyproject.toml")
+    compile_pyc = None
+    if (web / "compile-pyc.mjs").is_file():
+        compile_pyc = lambda files: pyodide_pycs(root, files)  # noqa: E731
+    wheel_name, wheel = build_browser_wheel(root / "pytrigger", meta, compile_pyc)
+    wheels = {wheel_name: wheel, **vendored_wheels(root / "build" / "wheels")}
+    for name, data in wheels.items():
+        files[f"pytrigger/pyodide/{name}"] = data
+    lock_json = pyodide_lock_json(pyodide_src / "pyodide-lock.json", wheels)
+    files["pytrigger/pyodide/pyodide-lock.json"] = lock_json
+    lock = json.loads(lock_json)
+
+    snapshot = pyodide_snapshot(root, wheel) if (web / "make-snapshot.mjs").is_file() else None
     snapshot_info: dict[str, Any] | None = None
     if snapshot is not None:
         sha = sha256_hex(snapshot)
@@ -833,21 +852,6 @@ def static_files(root: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
             files[f"pytrigger/{stem}.src.js"] = data
         else:
             warn(f"web/{name} does not exist yet: the bundle has no {name}")
-
-    pyodide_src = node_modules / "pyodide"
-    for name in PYODIDE_RUNTIME:
-        files[f"pytrigger/pyodide/{name}"] = (pyodide_src / name).read_bytes()
-    meta = read_project_meta(root / "pyproject.toml")
-    compile_pyc = None
-    if (web / "compile-pyc.mjs").is_file():
-        compile_pyc = lambda files: pyodide_pycs(root, files)  # noqa: E731
-    wheel_name, wheel = build_browser_wheel(root / "pytrigger", meta, compile_pyc)
-    wheels = {wheel_name: wheel, **vendored_wheels(root / "build" / "wheels")}
-    for name, data in wheels.items():
-        files[f"pytrigger/pyodide/{name}"] = data
-    lock_json = pyodide_lock_json(pyodide_src / "pyodide-lock.json", wheels)
-    files["pytrigger/pyodide/pyodide-lock.json"] = lock_json
-    lock = json.loads(lock_json)
 
     files.update(_tree(node_modules / "@pyscript" / "core" / "dist", "pyscript"))
     if (web / "demo").is_dir():

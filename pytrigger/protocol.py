@@ -103,6 +103,7 @@ the tab hidden); the shim stores it.  Without consent none is sent.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections import Counter
@@ -138,8 +139,12 @@ _API_EVENTS: dict[str, tuple[str, str]] = {
 }
 
 
+@functools.cache
 def package_version() -> str:
-    """The installed pytrigger's version (the wheel's, in the browser)."""
+    """The installed pytrigger's version (the wheel's, in the browser).
+
+    Read once: a memory snapshot made with pytrigger imported reads it at build time,
+    and the restored runtime has no dist-info to read (web/make-snapshot.mjs)."""
     try:
         return metadata.version("pytrigger")
     except metadata.PackageNotFoundError:

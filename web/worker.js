@@ -11,9 +11,10 @@
 // compiled first; and the boot gives up after BOOT_TIMEOUT_MS. Either way the
 // shim gets one {type: "error"} message and terminates this worker.
 //
-// Memory snapshot (DESIGN: boot): build.py makes a snapshot of a freshly
-// started Pyodide and writes its name, size and sha256 into SNAPSHOT below.
-// Restoring it skips CPython's start (most of a warm boot). Pyodide's snapshot
+// Memory snapshot (DESIGN: boot): build.py makes a snapshot of a started
+// Pyodide with pytrigger imported (make-snapshot.mjs) and writes its name, size
+// and sha256 into SNAPSHOT below. Restoring it skips CPython's start and
+// pytrigger's import (most of a warm boot); the wheel is not loaded then. Pyodide's snapshot
 // API is private, so it is used behind a guard: the file must come whole,
 // match its sha256 and be no larger than 30 MiB (pyodide#6254), and restoring
 // must succeed — else Pyodide starts normally. (The file is the heap and a
@@ -39,6 +40,7 @@ const EMPTY_WASM = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x0
 /** Pyodide with pytrigger loaded; `base` is this file's URL (the bundle's folder). */
 export async function boot(base = import.meta.url) {
   const t0 = performance.now();
+  bootInfo.start = t0;
   const mark = (name) => { bootInfo.ms[name] = Math.round(performance.now() - t0); };
   try {
     await WebAssembly.compile(EMPTY_WASM);
@@ -77,6 +79,13 @@ export async function boot(base = import.meta.url) {
   }
   if (!pyodide) pyodide = await loadPyodide(options);
   mark('runtime');
+  // a snapshot made with pytrigger imported (make-snapshot.mjs) needs no wheel:
+  // its sha256 above vouches for the code in it, as the lock file's does for the wheel
+  if (bootInfo.snapshot === 'restored' &&
+      pyodide.runPython('import sys\n"pytrigger.worker" in sys.modules')) {
+    bootInfo.preloaded = true;
+    return pyodide;
+  }
   if (policy === 'auto' && bootInfo.snapshot !== 'restored' && SNAPSHOT) {
     // for the next page: into the HTTP cache, once pytrigger runs
     setTimeout(() => fetch(indexURL + SNAPSHOT.file, { credentials: 'same-origin' })
@@ -94,7 +103,8 @@ export async function boot(base = import.meta.url) {
 }
 
 /** How this boot went (the worker reports it in its first message's `boot`). */
-export const bootInfo = { snapshot: null, ms: {} }; // ms: each step's end, from boot()'s start
+export const bootInfo = { snapshot: null, preloaded: false, start: 0, ms: {} };
+// ms: each step's end, from boot()'s start; preloaded: pytrigger came in the snapshot
 
 function snapshotPolicy(base) {
   let value = null;
@@ -155,8 +165,11 @@ if (inWorker) {
         const glue = pyodide.pyimport('pytrigger.worker');
         removeEventListener('message', early); // pytrigger.worker listens from here on
         settled = true;
-        bootInfo.ms.started = Math.round(performance.now());
-        postMessage(JSON.stringify([{ type: 'boot', snapshot: bootInfo.snapshot, ms: bootInfo.ms }]));
+        bootInfo.ms.glue = Math.round(performance.now() - bootInfo.start);
+        postMessage(JSON.stringify([{
+          type: 'boot', snapshot: bootInfo.snapshot, preloaded: bootInfo.preloaded, ms: bootInfo.ms,
+          at: performance.timeOrigin + bootInfo.start, // when boot() began (epoch ms)
+        }]));
         glue.start(pending.splice(0)).destroy();
         glue.destroy();
       } catch (err) {

@@ -365,10 +365,15 @@ def test_the_memory_snapshot_is_fetched_for_the_next_page_then_restored(
     page = APP_PAGE.format(shim=shim).replace("/t/app.js", "/t-snapshot/app.js")
     (folder / "index.html").write_text(page)
     fetched: list[str] = []
-    site.page.on(
-        "requestfinished",
-        lambda request: fetched.append(request.url) if "/snapshot-" in request.url else None,
-    )
+    wheels: list[str] = []
+
+    def finished(request: Request) -> None:
+        if "/snapshot-" in request.url:
+            fetched.append(request.url)
+        elif request.url.endswith(".whl"):
+            wheels.append(request.url)
+
+    site.page.on("requestfinished", finished)
     site.goto("/t-snapshot/")
     first = site.ready()
     # a first visit starts Pyodide normally: the snapshot is not in the HTTP cache, and
@@ -380,11 +385,17 @@ def test_the_memory_snapshot_is_fetched_for_the_next_page_then_restored(
     while not fetched and time.monotonic() < deadline:  # fetched in the background
         site.pause(100)
     assert len(fetched) == 1, fetched
+    assert len(wheels) == 1 and "package" in first["steps"], (wheels, first)
 
     site.goto("/t-snapshot/")
     second = site.ready()
     assert second["snapshot"] == "restored", second
     assert len(fetched) == 2  # read from the HTTP cache (Playwright reports those too)
+    # the snapshot was made with pytrigger imported: no wheel is loaded after a restore,
+    # and the version was read from the wheel's metadata at build time
+    assert len(wheels) == 1 and "package" not in second["steps"], (wheels, second)
+    build = json.loads((STATIC / "BUILD.json").read_text())
+    assert second["version"] == first["version"] == build["pytrigger"]
     card_fires(site)
 
 
