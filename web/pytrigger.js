@@ -118,12 +118,17 @@
     if (item.ev) toTrace(item.ev, item.el, item.rel, out); else out.push(item);
   };
 
-  // Outgoing messages wait for the end of the current task (a microtask), so
-  // the events of one task (pointerup + click, keydown + input…) cross in one
-  // postMessage; their order with every other message is kept.
+  // Outgoing messages wait for the end of the current task (a 0 ms timer: a
+  // microtask would run between two listeners of one task), so the events of
+  // one task (pointerup + click, keydown + input…) cross in one postMessage,
+  // which is what an event costs most; their order with every other message is
+  // kept. A hidden page (whose timers are throttled) sends at the microtask.
   let outgoing = [];
   let live = null; // the queued events message new events may join
+  let sendTimer = 0;
   const sendNow = () => {
+    clearTimeout(sendTimer);
+    sendTimer = 0;
     const msgs = outgoing;
     outgoing = [];
     live = null;
@@ -133,7 +138,9 @@
     }
   };
   const send = (msg) => {
-    if (!outgoing.length) queueMicrotask(sendNow);
+    if (!outgoing.length) {
+      if (doc.visibilityState === 'hidden') queueMicrotask(sendNow); else sendTimer = setTimeout(sendNow, 0);
+    }
     outgoing.push(msg);
     live = null;
   };
@@ -287,7 +294,7 @@
     visibilitychange: (e) => {
       const hidden = doc.visibilityState === 'hidden';
       discrete({ t: stamp(e), type: 'visibility', state: hidden ? 'hidden' : 'visible' });
-      if (hidden) flushBeacon();
+      if (hidden) { sendNow(); flushBeacon(); } // a hidden page's timers are throttled
     },
   };
   // Listens (passive, capture); returns the function that stops it.
@@ -345,7 +352,7 @@
     if (action.show) {
       each(action.show, (el) => {
         el.removeAttribute('hidden');
-        if (el.style.display === 'none') el.style.display = '';
+        if (el.hasAttribute('style') && el.style.display === 'none') el.style.display = '';
       });
     }
     if (action.class) each(action.class.on, (el) => el.classList.add(action.class.add));
@@ -357,6 +364,8 @@
     'width:min(22rem,calc(100vw - 2rem));margin:0;padding:1rem 2.5rem 1rem 1.1rem;border-radius:12px;' +
     'background:#fff;color:#1d2433;box-shadow:0 10px 30px rgba(16,24,40,.22);' +
     'font:15px/1.45 system-ui,sans-serif;border:1px solid rgba(16,24,40,.12)}' +
+    ':where(.pytrigger-at-top){top:1rem}:where(.pytrigger-at-bottom){bottom:1rem}' +
+    ':where(.pytrigger-at-left){left:1rem}:where(.pytrigger-at-right){right:1rem}' +
     ':where(.pytrigger-toast-title){display:block;font-weight:650;margin:0 0 .25rem}' +
     ':where(.pytrigger-toast-body){margin:0}' +
     ':where(.pytrigger-toast-cta){margin-top:.75rem;padding:.45rem .9rem;border:0;border-radius:8px;' +
@@ -385,7 +394,7 @@
     const box = node('aside', 'pytrigger-toast');
     box.setAttribute('role', 'status');
     box.setAttribute('aria-live', 'polite');
-    box.dataset.trigger = id;
+    box.setAttribute('data-trigger', id);
     const close = node('button', 'pytrigger-toast-close', '\u00d7');
     close.type = 'button';
     close.setAttribute('aria-label', 'Close');
@@ -403,26 +412,32 @@
     place(box, id);
   };
   // Puts a toast in the first viewport corner where it covers neither its
-  // trigger's target nor another toast (else where it covers the least).
+  // trigger's target nor another toast (else where it covers the least). The
+  // corner is a class (the sheet's 1rem from two edges): the toast is measured
+  // once, in the bottom-right corner, and the other corners are worked out from it.
   const CORNERS = [['bottom', 'right'], ['bottom', 'left'], ['top', 'right'], ['top', 'left']];
+  const corner = (box, v, h) => { box.className = `pytrigger-toast pytrigger-at-${v} pytrigger-at-${h}`; };
   const place = (box, id) => {
     const tr = triggers && triggers.find((x) => x.id === id);
     const avoid = [];
     if (tr && tr.target) each(tr.target, (n) => avoid.push(n.getBoundingClientRect()));
     for (const [other, box2] of toasts) if (other !== id) avoid.push(box2.getBoundingClientRect());
+    corner(box, 'bottom', 'right');
+    if (!avoid.length) return;
+    const r = box.getBoundingClientRect(), root = doc.documentElement;
+    const mx = Math.max(0, root.clientWidth - r.right), my = Math.max(0, root.clientHeight - r.bottom);
     let best = null;
     for (const [v, h] of CORNERS) {
-      Object.assign(box.style, { top: '', bottom: '', left: '', right: '', [v]: '1rem', [h]: '1rem' });
-      const r = box.getBoundingClientRect();
+      const left = h === 'right' ? r.left : mx, top = v === 'bottom' ? r.top : my;
       let overlap = 0;
       for (const a of avoid) {
-        overlap += Math.max(0, Math.min(r.right, a.right) - Math.max(r.left, a.left)) *
-          Math.max(0, Math.min(r.bottom, a.bottom) - Math.max(r.top, a.top));
+        overlap += Math.max(0, Math.min(left + r.width, a.right) - Math.max(left, a.left)) *
+          Math.max(0, Math.min(top + r.height, a.bottom) - Math.max(top, a.top));
       }
       if (!best || overlap < best[0]) best = [overlap, v, h];
       if (!overlap) break;
     }
-    Object.assign(box.style, { top: '', bottom: '', left: '', right: '', [best[1]]: '1rem', [best[2]]: '1rem' });
+    corner(box, best[1], best[2]);
   };
 
   // ---------------------------------------------------------------- consent & upload
@@ -576,7 +591,10 @@
     try { msgs = JSON.parse(text); } catch (_) { return; }
     for (const m of msgs) {
       if (m.type === 'ready') onReady(m);
-      else if (m.type === 'boot') { bootSnapshot = m.snapshot; bootSteps = m.ms || null; }
+      else if (m.type === 'boot') {
+        bootSnapshot = m.snapshot;
+        bootSteps = { ...m.ms, begin: Math.round(m.at - perf.timeOrigin - T0) }; // begin: from this script's start
+      }
       else if (m.type === 'decisions') {
         for (const d of m.decisions) decide(d, m.replayed);
       } else if (m.type === 'stats') {
@@ -685,7 +703,7 @@
       import(workerURL.href)
         .then((m) => m.boot(workerURL.href).then((py) => {
           bootSnapshot = m.bootInfo.snapshot;
-          bootSteps = m.bootInfo.ms;
+          bootSteps = { ...m.bootInfo.ms, begin: Math.round(m.bootInfo.start - T0) };
           return py;
         }))
         .then((py) => { const m = py.pyimport('pytrigger.pyscript'); m.start().destroy(); m.destroy(); })
@@ -756,6 +774,7 @@
     jobs.clear();
     clearInterval(periodic);
     clearTimeout(timer);
+    clearTimeout(sendTimer);
     clearTimeout(placeTimer);
     clearTimeout(bootTimer);
     if (port) { try { port.close(); } catch (_) { /* already gone */ } port = null; }
