@@ -254,13 +254,17 @@
   const pointerup = pointer('pointerup');
 
   const handlers = {
-    pointerover: (e) => discrete({ t: stamp(e), type: 'over' }, e.target, e.relatedTarget),
+    // most boundaries are no target's: once the targets are known, those end here
+    pointerover: (e) => {
+      const el = e.target;
+      if (phase === 'ready' && !inSomeTarget(el)) return;
+      discrete({ t: stamp(e), type: 'over' }, el, e.relatedTarget);
+    },
     pointerout: (e) => {
-      discrete(
-        { t: stamp(e), type: 'out', pointerType: e.pointerType, x: e.clientX, y: e.clientY },
-        e.target, e.relatedTarget,
-      );
-      if (!e.relatedTarget && e.pointerType === 'mouse') { leftNoMove = true; if (moveLeave) updateMoves(); }
+      const el = e.target, rel = e.relatedTarget, left = !rel && e.pointerType === 'mouse';
+      if (phase === 'ready' && !left && !inSomeTarget(el)) return;
+      discrete({ t: stamp(e), type: 'out', pointerType: e.pointerType, x: e.clientX, y: e.clientY }, el, rel);
+      if (left) { leftNoMove = true; if (moveLeave) updateMoves(); }
     },
     pointerdown: (e) => {
       if ((e.pointerType === 'mouse' || e.pointerType === 'touch' || e.pointerType === 'pen') &&
@@ -679,12 +683,16 @@
     return fresh;
   };
   let pendingUnit = null; // written if consent comes later in this page
-  const init = () => send({
-    type: 'init', config: rawConfig, timeOrigin: perf.timeOrigin, state: localState(),
-    unitId: unitId(),
-    site: siteKey, collector, consent: consented ? 'granted' : 'opt-in',
-    consentScope: attr('consent-scope') || 'share', gpc: optOut,
-  });
+  const init = () => {
+    const config = rawConfig;
+    rawConfig = null; // the engine has it from here on: the page keeps only the targets
+    send({
+      type: 'init', config, timeOrigin: perf.timeOrigin, state: localState(),
+      unitId: unitId(),
+      site: siteKey, collector, consent: consented ? 'granted' : 'opt-in',
+      consentScope: attr('consent-scope') || 'share', gpc: optOut,
+    });
+  };
   const workerURL = new URL('worker.js', base);
   const snapshotPolicy = attr('snapshot'); // auto (default), always, off: see worker.js
   if (snapshotPolicy === 'always' || snapshotPolicy === 'off') workerURL.search = '?snapshot=' + snapshotPolicy;
@@ -800,6 +808,22 @@
       return;
     }
     resendOutbox(); // reports a previous page could not deliver (with consent only)
+    // data-start="idle": the runtime waits for the page's load event and then an
+    // idle moment (2 s at most); input is listened to and buffered from now on
+    const when = attr('start') || 'now';
+    if (when === 'now') boot();
+    else if (when !== 'idle') fail('data-start: expected now or idle, got ' + when, null);
+    else {
+      const idle = () => {
+        if (phase !== 'starting') return;
+        if (win.requestIdleCallback) win.requestIdleCallback(boot, { timeout: 2000 }); else setTimeout(boot, 0);
+      };
+      if (doc.readyState === 'complete') idle(); else listen(win, 'load', idle);
+    }
+  };
+  const boot = () => {
+    if (phase !== 'starting' || booted) return;
+    booted = true;
     if (mode === 'worker') {
       try { spawnWorker(); } catch (err) { fail('cannot start the worker: ' + err.message); return; }
     }
@@ -808,6 +832,7 @@
       else fail(String((err && err.message) || err));
     }).catch((err) => fail('cannot start the engine: ' + err.message));
   };
+  let booted = false;
 
   // ---------------------------------------------------------------- API
   const call = (rec) => {

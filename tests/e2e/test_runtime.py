@@ -429,3 +429,30 @@ def test_data_snapshot_off_never_fetches_it(site: Site) -> None:
     card_fires(site)
     site.pause(2500)  # past the background fetch of the default policy
     assert asked == []
+
+
+def test_data_start_idle_waits_for_the_load_event_and_keeps_early_input(site: Site) -> None:
+    asked: list[float] = []
+    site.page.on(  # a request's timing is known once it has finished
+        "requestfinished",
+        lambda r: asked.append(r.timing["startTime"]) if "/worker.js" in r.url else None,
+    )
+    snapshot_page(site, ' data-start="idle"')
+    site.goto("/t/app.html")
+    site.hover(".card", 500)  # before the runtime has started: buffered, then replayed
+    assert site.wait("fire", "card", timeout=30)["detail"]["replayed"] is True
+    assert site.events("ready")
+    loaded = site.evaluate(
+        "performance.timeOrigin + performance.getEntriesByType('navigation')[0].loadEventStart"
+    )
+    assert len(asked) == 1 and asked[0] >= loaded, (asked, loaded)
+    assert site.evaluate("document.querySelector('.card').classList.contains('seen')")
+    page_keeps_working(site)
+
+
+def test_an_unknown_data_start_is_an_error_and_the_page_goes_on(site: Site) -> None:
+    snapshot_page(site, ' data-start="later"')
+    site.goto("/t/app.html")
+    error = site.wait("error")["detail"]
+    assert error == {"message": "data-start: expected now or idle, got later", "path": None}
+    page_keeps_working(site)
