@@ -26,7 +26,9 @@ as a Markdown section with the command that produced it:
    malloc in use, Python's gc objects, live PyProxies (the worker's Pyodide is reached
    through CDP, from a paused frame of its own code: the product is not changed);
 8. where the time goes: CPU profiles of the page (the session, the synthetic loops) and of
-   the worker (CPU per message, cProfile of its Python).
+   the worker (CPU per message, cProfile of its Python);
+9. where the page's JS heap goes: a heap snapshot after a session, less the bare page's,
+   by kind (machine code, bytecode, DOM interfaces touched, the shim's objects).
 
 Only 127.0.0.1 is contacted; every loop is bounded in count and time; the servers and the
 browser are stopped on the way out, on error too. Progress goes to stderr.
@@ -50,6 +52,7 @@ from browserbench import common
 from browserbench.common import FIGURES, TIMES, Plan
 from browserbench.cpu_profile import figure_profile
 from browserbench.engine import figure_memory, figure_throughput
+from browserbench.heap import figure_heap
 from browserbench.kit import CHROMIUM, Servers, chromium, log
 from browserbench.latency import figure_latency
 from browserbench.loading import figure_boot, figure_bytes
@@ -157,6 +160,7 @@ def main(argv: list[str]) -> int:
             ("throughput", figure_throughput),
             ("memory", figure_memory),
             ("profile", figure_profile),
+            ("heap", figure_heap),
         ):
             if name in only:
                 print(fig(browser, servers, plan), flush=True)

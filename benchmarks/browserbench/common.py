@@ -39,7 +39,10 @@ LABEL = {
 }
 DASH = "\u2013"  # an en dash: "no value" in a table
 TIMES = "\u00d7"
-FIGURES = ("session", "per-event", "latency", "boot", "bytes", "throughput", "memory", "profile")
+FIGURES = (
+    "session", "per-event", "latency", "boot", "bytes", "throughput", "memory", "profile",
+    "heap",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,9 @@ def bench_pages(peer_origin: str) -> dict[str, str]:
         # the boot figure's snapshot policies (worker.js; the default is auto)
         "worker-snapshot-always": shim(' data-snapshot="always"'),
         "worker-snapshot-off": shim(' data-snapshot="off"'),
+        # the boot figure's lazy start: the runtime waits for load and an idle moment
+        "worker-idle": shim(' data-start="idle"'),
+        "main-idle": shim(' data-mode="main" data-start="idle"'),
         # the same shim unminified (static/pytrigger/pytrigger.src.js), for the CPU profile
         "worker-src": shim(src="pytrigger.src.js"),
         "worker-quiet": shim(config="pytrigger-quiet.json"),
