@@ -11,7 +11,8 @@
  *    visibility states. `t` is event.timeStamp, kept non-decreasing.
  *  - Buffers events until the engine is armed (2,000 at most: the oldest
  *    pointermove/scroll go first, discrete events never; drops are counted),
- *    holding element references only until the config is loaded.
+ *    holding element references only until the config is loaded (then only
+ *    the target elements the pointer is in).
  *  - Does nothing per frame: listens to pointermove only while the engine
  *    can use a move, keeps the newest move and scroll for one 50 ms timer,
  *    and posts discrete events at the end of their task, one message a task.
@@ -79,12 +80,13 @@
 
   // ---------------------------------------------------------------- events
   // A trace event is built in the listener. Until the config is loaded, an
-  // event that happened on an element is buffered as {ev, el, rel} (`rel`: the
-  // pointer's other element, for pointerover/out) and its targets resolved later.
+  // event that happened on an element is buffered as {ev, el} and its targets
+  // resolved later.
   // Triggers' targets, one entry per distinct selector ({sel, ids}); with
   // several, `anyTarget` joins them: one closest() says "none". Ids come out in
-  // trigger order (`rank`).
-  let groups = [], anyTarget = null, rank = null;
+  // trigger order (`rank`). `inside[i]`: the element of groups[i] the pointer
+  // is in (its closest() at the last pointerover), or null.
+  let groups = [], anyTarget = null, rank = null, inside = [], insideSome = false;
   const inSomeTarget = (el) => !!(el && el.closest && groups.length && (!anyTarget || el.closest(anyTarget)));
   const inOrder = (ids) => (ids.length > 1 && groups.length > 1 ? ids.sort((a, b) => rank.get(a) - rank.get(b)) : ids);
   const targetsOf = (el) => {
@@ -93,9 +95,9 @@
     return inOrder(ids);
   };
   // Appends to `out` the trace events one DOM event makes once targets are known.
-  const toTrace = (ev, el, rel, out) => {
+  const toTrace = (ev, el, out) => {
     const type = ev.type;
-    if (type !== 'over' && type !== 'out') {
+    if (type !== 'over' && type !== 'off') {
       if (el) {
         const ids = targetsOf(el);
         if (ids.length) ev.targets = ids;
@@ -103,19 +105,31 @@
       out.push(ev);
       return;
     }
-    // a target's own boundary is crossed when closest() differs on both sides
-    const crossed = [];
-    if (inSomeTarget(el)) for (const g of groups) {
-      const inside = el.closest(g.sel);
-      if (inside && inside !== (rel && rel.closest ? rel.closest(g.sel) : null)) crossed.push(...g.ids);
+    // Pointer boundaries: only pointerover is listened to (it fires as often as
+    // pointerout; the element left is the one the last pointerover entered), and
+    // the document's pointerleave ('off'). A target's own boundary is crossed
+    // when closest() changes: leaving a target for its child is no crossing;
+    // for a nested element of the same selector it is a leave and an enter.
+    const left = [], entered = [];
+    const some = type === 'over' && inSomeTarget(el);
+    insideSome = false;
+    for (let i = 0; i < groups.length; i++) {
+      const now = some ? el.closest(groups[i].sel) : null;
+      if (now !== inside[i]) {
+        if (inside[i]) left.push(...groups[i].ids);
+        if (now) entered.push(...groups[i].ids);
+        inside[i] = now;
+      }
+      if (now) insideSome = true;
     }
-    if (crossed.length) out.push({ t: ev.t, type: type === 'over' ? 'pointerenter' : 'pointerleave', targets: inOrder(crossed) });
-    if (type === 'out' && !rel && ev.pointerType === 'mouse') {
+    if (left.length) out.push({ t: ev.t, type: 'pointerleave', targets: inOrder(left) });
+    if (entered.length) out.push({ t: ev.t, type: 'pointerenter', targets: inOrder(entered) });
+    if (type === 'off' && ev.pointerType === 'mouse') {
       out.push({ t: ev.t, type: 'leave', x: ev.x, y: ev.y }); // left the document
     }
   };
   const resolveItem = (item, out) => {
-    if (item.ev) toTrace(item.ev, item.el, item.rel, out); else out.push(item);
+    if (item.ev) toTrace(item.ev, item.el, out); else out.push(item);
   };
 
   // Outgoing messages wait for the end of the current task (a 0 ms timer: a
@@ -150,15 +164,15 @@
     live = outgoing[outgoing.length - 1];
   };
 
-  const deliver = (ev, el, rel) => {
+  const deliver = (ev, el) => {
     if (phase === 'ready') {
       const events = [];
-      toTrace(ev, el, rel, events);
+      toTrace(ev, el, events);
       if (events.length) sendEvents(events);
       return;
     }
     if (!buffer) return;
-    if (triggers) toTrace(ev, el, rel, buffer); else buffer.push(el || rel ? { ev, el, rel } : ev);
+    if (triggers) toTrace(ev, el, buffer); else buffer.push(el || ev.type === 'off' ? { ev, el } : ev);
     while (buffer.length > MAX_BUFFER) {
       const i = buffer.findIndex((r) => CONTINUOUS.includes(r.type));
       if (i < 0) break; // never drop a discrete event
@@ -189,9 +203,9 @@
     if (ctx) deliver(ctx);
   };
   const schedule = () => { if (!timer) timer = setTimeout(flush, BATCH_MS); };
-  const discrete = (ev, el, rel) => {
+  const discrete = (ev, el) => {
     if (move || scrolledAt >= 0) takePending();
-    deliver(ev, el, rel);
+    deliver(ev, el);
   };
 
   // Moves are listened to only while the engine can use one (ready's `moves`):
@@ -254,17 +268,12 @@
   const pointerup = pointer('pointerup');
 
   const handlers = {
-    // most boundaries are no target's: once the targets are known, those end here
+    // most boundaries are no target's: once the targets are known, a pointerover
+    // outside every target, coming from outside every target, ends here
     pointerover: (e) => {
       const el = e.target;
-      if (phase === 'ready' && !inSomeTarget(el)) return;
-      discrete({ t: stamp(e), type: 'over' }, el, e.relatedTarget);
-    },
-    pointerout: (e) => {
-      const el = e.target, rel = e.relatedTarget, left = !rel && e.pointerType === 'mouse';
-      if (phase === 'ready' && !left && !inSomeTarget(el)) return;
-      discrete({ t: stamp(e), type: 'out', pointerType: e.pointerType, x: e.clientX, y: e.clientY }, el, rel);
-      if (left) { leftNoMove = true; if (moveLeave) updateMoves(); }
+      if (phase === 'ready' && !insideSome && !inSomeTarget(el)) return;
+      discrete({ t: stamp(e), type: 'over' }, el);
     },
     pointerdown: (e) => {
       if ((e.pointerType === 'mouse' || e.pointerType === 'touch' || e.pointerType === 'pen') &&
@@ -301,9 +310,9 @@
       if (hidden) { sendNow(); flushBeacon(); } // a hidden page's timers are throttled
     },
   };
-  // Listens (passive, capture); returns the function that stops it.
-  const listen = (target, type, fn) => {
-    const opts = { capture: true, passive: true };
+  // Listens (passive, capture unless told); returns the function that stops it.
+  const listen = (target, type, fn, capture = true) => {
+    const opts = { capture, passive: true };
     const safe = (e) => { try { fn(e); } catch (err) { fail('internal error: ' + err.message); } };
     target.addEventListener(type, safe, opts);
     const remove = () => target.removeEventListener(type, safe, opts);
@@ -331,6 +340,12 @@
   const unlisten = {}; // document listeners by type, for those the engine may not need
   const attach = () => {
     for (const type of Object.keys(handlers)) unlisten[type] = listen(doc, type, handlers[type]);
+    // the pointer left the document (a capture listener would hear every element's leave)
+    listen(doc.documentElement, 'pointerleave', (e) => {
+      if (e.target !== doc.documentElement) return;
+      discrete({ t: stamp(e), type: 'off', pointerType: e.pointerType, x: e.clientX, y: e.clientY });
+      if (e.pointerType === 'mouse') { leftNoMove = true; if (moveLeave) updateMoves(); }
+    }, false);
     updateMoves();
     listen(win, 'scroll', (e) => {
       if (e.target !== doc) return;
@@ -765,6 +780,7 @@
       if (x.target) { if (!found.has(x.target)) found.set(x.target, []); found.get(x.target).push(x.id); }
     }
     groups = Array.from(found, ([sel, ids]) => ({ sel, ids }));
+    inside = groups.map(() => null);
     rank = new Map(triggers.map((x, i) => [x.id, i]));
     anyTarget = groups.length > 1 ? groups.map((g) => g.sel).join(',') : null;
     if (buffer) { // element references end here

@@ -133,7 +133,7 @@ ARTICLE_PARAGRAPH = (
 
 #: the document events the shim listens to (web/pytrigger.js, `handlers`)
 SHIM_DOCUMENT_EVENTS = (
-    "pointermove", "pointerover", "pointerout", "pointerdown", "pointerup", "click", "keydown",
+    "pointermove", "pointerover", "pointerdown", "pointerup", "click", "keydown",
     "input", "focusin", "focusout", "dragstart", "dragend", "compositionstart",
     "compositionend", "selectionchange", "visibilitychange",
 )
@@ -211,6 +211,7 @@ def bench_pages(peer_origin: str) -> dict[str, str]:
         "document.addEventListener(type, noop, opts);\n"
         "  for (const type of ['scroll', 'resize', 'pagehide', 'online']) "
         "window.addEventListener(type, noop, opts);\n"
+        "  document.documentElement.addEventListener('pointerleave', noop, { passive: true });\n"
         "})();\n"
     )
     files["bench/pytrigger.json"] = json.dumps(session_config(), indent=1)
