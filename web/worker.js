@@ -56,10 +56,10 @@ export async function boot(base = import.meta.url) {
   const pending = policy === 'off' ? null : readSnapshot(indexURL, policy);
   const { loadPyodide } = await import(indexURL + 'pyodide.mjs');
   mark('loader');
-  // Emscripten's module (1.2 MB of JavaScript) is parsed while the snapshot is
-  // read and checked off this thread; loadPyodide's own import then finds it loaded
-  await import(indexURL + 'pyodide.asm.mjs');
-  mark('asm');
+  // Emscripten's module (1.2 MB of JavaScript) loads while the snapshot is read
+  // and checked; loadPyodide's own import of it then waits for this one. Not
+  // awaited here: on a normal start loadPyodide starts fetching the wasm first.
+  import(indexURL + 'pyodide.asm.mjs').then(() => mark('asm'), () => {});
   const problems = [];
   const options = {
     indexURL,
