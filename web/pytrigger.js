@@ -111,7 +111,7 @@
     // when closest() changes: leaving a target for its child is no crossing;
     // for a nested element of the same selector it is a leave and an enter.
     const left = [], entered = [];
-    const some = type === 'over' && inSomeTarget(el);
+    const some = type === 'over' && (ev.some === undefined ? inSomeTarget(el) : ev.some);
     insideSome = false;
     for (let i = 0; i < groups.length; i++) {
       const now = some ? el.closest(groups[i].sel) : null;
@@ -132,18 +132,21 @@
     if (item.ev) toTrace(item.ev, item.el, out); else out.push(item);
   };
 
-  // Outgoing messages wait for the end of the current task (a 0 ms timer: a
-  // microtask would run between two listeners of one task), so the events of
-  // one task (pointerup + click, keydown + input…) cross in one postMessage,
-  // which is what an event costs most; their order with every other message is
-  // kept. A hidden page (whose timers are throttled) sends at the microtask.
+  // Outgoing messages wait for the end of the current task (a microtask would
+  // run between two listeners of one task), so the events of one task
+  // (pointerup + click, keydown + input…) cross in one postMessage, which is
+  // what an event costs most; their order with every other message is kept.
+  // The task is a user-blocking scheduler.postTask where there is one (it runs
+  // before rendering; a 0 ms timer waits behind it, about 4 ms), else a 0 ms
+  // timer. A hidden page (whose timers are throttled) sends at the microtask.
+  const postTask = win.scheduler && typeof win.scheduler.postTask === 'function'
+    ? (fn) => { win.scheduler.postTask(fn, { priority: 'user-blocking' }).catch(() => {}); }
+    : (fn) => { setTimeout(fn, 0); };
   let outgoing = [];
   let live = null; // the queued events message new events may join
-  let sendTimer = 0;
   const sendNow = () => {
-    clearTimeout(sendTimer);
-    sendTimer = 0;
     const msgs = outgoing;
+    if (!msgs.length) return; // sent already (the queued task finds nothing)
     outgoing = [];
     live = null;
     for (const msg of msgs) {
@@ -153,7 +156,7 @@
   };
   const send = (msg) => {
     if (!outgoing.length) {
-      if (doc.visibilityState === 'hidden') queueMicrotask(sendNow); else sendTimer = setTimeout(sendNow, 0);
+      if (doc.visibilityState === 'hidden') queueMicrotask(sendNow); else postTask(sendNow);
     }
     outgoing.push(msg);
     live = null;
@@ -272,8 +275,9 @@
     // outside every target, coming from outside every target, ends here
     pointerover: (e) => {
       const el = e.target;
-      if (phase === 'ready' && !insideSome && !inSomeTarget(el)) return;
-      discrete({ t: stamp(e), type: 'over' }, el);
+      let some; // in some target (known once ready; toTrace works it out otherwise)
+      if (phase === 'ready' && !(some = inSomeTarget(el)) && !insideSome) return;
+      discrete({ t: stamp(e), type: 'over', some }, el);
     },
     pointerdown: (e) => {
       if ((e.pointerType === 'mouse' || e.pointerType === 'touch' || e.pointerType === 'pen') &&
@@ -336,6 +340,7 @@
     if (wait > 1) { placeTimer = setTimeout(placeWhenStill, wait); return; }
     placeTimer = 0;
     for (const [id, el] of toasts) place(el, id);
+    remeasure = false;
   };
   const unlisten = {}; // document listeners by type, for those the engine may not need
   const attach = () => {
@@ -352,7 +357,7 @@
       if (toasts.size) placeLater();
       if (wantScroll) { scrolledAt = stamp(e); schedule(); }
     });
-    listen(win, 'resize', () => { if (toasts.size) placeLater(); schedule(); });
+    listen(win, 'resize', () => { if (toasts.size) { remeasure = true; placeLater(); } schedule(); });
     listen(win, 'pagehide', flushBeacon);
     listen(win, 'online', resume);
     if (coarse) {
@@ -433,21 +438,37 @@
   // Puts a toast in the first viewport corner where it covers neither its
   // trigger's target nor another toast (else where it covers the least). The
   // corner is a class (the sheet's 1rem from two edges): the toast is measured
-  // once, in the bottom-right corner, and the other corners are worked out from it.
+  // once, in the bottom-right corner (again only after a resize), and the other
+  // corners are worked out from it; the class is written only when the corner
+  // changes, so placing it again after a scroll forces no style or layout work.
   const CORNERS = [['bottom', 'right'], ['bottom', 'left'], ['top', 'right'], ['top', 'left']];
-  const corner = (box, v, h) => { box.className = `pytrigger-toast pytrigger-at-${v} pytrigger-at-${h}`; };
+  const boxes = new WeakMap(); // toast → {at, r, mx, my}: its corner and bottom-right box
+  let remeasure = false; // the viewport was resized since the toasts were measured
+  const corner = (box, v, h) => {
+    const m = boxes.get(box), at = v + h;
+    if (m.at === at) return;
+    m.at = at;
+    box.className = `pytrigger-toast pytrigger-at-${v} pytrigger-at-${h}`;
+  };
   const place = (box, id) => {
     const tr = triggers && triggers.find((x) => x.id === id);
     const avoid = [];
     if (tr && tr.target) each(tr.target, (n) => avoid.push(n.getBoundingClientRect()));
     for (const [other, box2] of toasts) if (other !== id) avoid.push(box2.getBoundingClientRect());
-    corner(box, 'bottom', 'right');
-    if (!avoid.length) return;
-    const r = box.getBoundingClientRect(), root = doc.documentElement;
-    const mx = Math.max(0, root.clientWidth - r.right), my = Math.max(0, root.clientHeight - r.bottom);
+    let m = boxes.get(box);
+    if (!m) boxes.set(box, (m = { at: '', r: null, mx: 0, my: 0 }));
+    if (!avoid.length) { corner(box, 'bottom', 'right'); return; }
+    if (!m.r || remeasure) {
+      corner(box, 'bottom', 'right');
+      const r = box.getBoundingClientRect(), root = doc.documentElement;
+      m.r = { left: r.left, top: r.top, width: r.width, height: r.height };
+      m.mx = Math.max(0, root.clientWidth - r.right);
+      m.my = Math.max(0, root.clientHeight - r.bottom);
+    }
+    const r = m.r;
     let best = null;
     for (const [v, h] of CORNERS) {
-      const left = h === 'right' ? r.left : mx, top = v === 'bottom' ? r.top : my;
+      const left = h === 'right' ? r.left : m.mx, top = v === 'bottom' ? r.top : m.my;
       let overlap = 0;
       for (const a of avoid) {
         overlap += Math.max(0, Math.min(left + r.width, a.right) - Math.max(left, a.left)) *
@@ -798,7 +819,8 @@
     jobs.clear();
     clearInterval(periodic);
     clearTimeout(timer);
-    clearTimeout(sendTimer);
+    outgoing = []; // a queued send finds nothing
+    live = null;
     clearTimeout(placeTimer);
     clearTimeout(bootTimer);
     if (port) { try { port.close(); } catch (_) { /* already gone */ } port = null; }

@@ -247,3 +247,63 @@ def test_toast_is_text_never_covers_its_target_and_closes(site: Site) -> None:
     site.page.click(".pytrigger-toast-cta")
     assert site.wait("cta")["detail"] == {"trigger": "corner"}
     assert site.evaluate("document.querySelectorAll('.pytrigger-toast').length") == 0
+
+
+TALL = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tall</title>
+<style>
+  body {{ margin: 0; height: 3000px; font: 16px system-ui; }}
+  #card {{ position: absolute; right: 16px; top: 560px; width: 260px; height: 200px; background: #dde; }}
+</style>
+<script src="/pytrigger/pytrigger.js" defer></script>
+<script type="application/json" id="pytrigger-config">{config}</script>
+</head><body><div id="card">card</div></body></html>
+"""
+
+
+def test_a_toast_is_placed_again_after_a_scroll_and_a_resize(site: Site) -> None:
+    config = {"version": 1, "triggers": [{
+        "id": "card", "target": "#card", "when": {"signal": "dwell_ms", "gte": 200},
+        "action": {"toast": {"title": "Hello", "body": "A toast that must not cover the card."}},
+    }]}  # fmt: skip
+    site.serve("/t/tall.html", TALL.format(config=json.dumps(config)))
+    site.goto("/t/tall.html")
+    site.ready()
+    where = """() => {
+      const box = document.querySelector('.pytrigger-toast');
+      const r = box.getBoundingClientRect(), c = document.querySelector('#card').getBoundingClientRect();
+      return {
+        corner: [...box.classList].filter((n) => n.startsWith('pytrigger-at-')).sort().join(' '),
+        overlap: Math.max(0, Math.min(r.right, c.right) - Math.max(r.left, c.left)) *
+                 Math.max(0, Math.min(r.bottom, c.bottom) - Math.max(r.top, c.top)),
+      };
+    }"""
+    # the card is in the bottom-right corner: the toast takes the next free one
+    site.hover("#card", 350, away=(300, 100))
+    site.wait("fire", "card")
+    assert site.evaluate(where) == {"corner": "pytrigger-at-bottom pytrigger-at-left", "overlap": 0}
+    # scrolled about 500 px, the card is at the top right: bottom-right is free again
+    site.page.mouse.move(300, 300)
+    site.page.mouse.wheel(0, 500)
+    site.pause(600)  # the page stops scrolling, then PLACE_MS
+    assert site.evaluate("document.querySelector('#card').getBoundingClientRect().bottom") < 360
+    assert site.evaluate(where) == {"corner": "pytrigger-at-bottom pytrigger-at-right", "overlap": 0}
+    # a smaller viewport: the toast is measured again (placed from its old
+    # box, it would stay bottom-right, over the card) and moves to a free corner
+    site.page.set_viewport_size({"width": 800, "height": 300})
+    site.pause(600)
+    placed = site.evaluate(where)
+    best = site.evaluate("""() => {
+      const box = document.querySelector('.pytrigger-toast'), c = document.querySelector('#card');
+      const least = [];
+      for (const v of ['top', 'bottom']) for (const h of ['left', 'right']) {
+        box.className = `pytrigger-toast pytrigger-at-${v} pytrigger-at-${h}`;
+        const r = box.getBoundingClientRect(), k = c.getBoundingClientRect();
+        least.push(Math.max(0, Math.min(r.right, k.right) - Math.max(r.left, k.left)) *
+                   Math.max(0, Math.min(r.bottom, k.bottom) - Math.max(r.top, k.top)));
+      }
+      return Math.min(...least);
+    }""")
+    assert placed == {"corner": "pytrigger-at-bottom pytrigger-at-left", "overlap": 0}
+    assert best == 0
+    assert site.problems() == []
