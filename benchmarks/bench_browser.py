@@ -117,6 +117,12 @@ above compares the shim before them (commit e3ccb6b) with the shim now, in the s
   all fires 20.0 → 10.4 ms, at about 30 µs more per task than a timer), and a toast is
   measured once, again only after a resize, its class written only when its corner
   changes.
+- **A first visit started CPython** (cold 3.1 s in the last run), because `auto` used the
+  snapshot only from the HTTP cache. On a miss it now downloads it before starting when the
+  first 250 ms of the download say all of it will be in within 1.5 s, and otherwise aborts
+  that download, starts normally and fetches it after the boot, as before (the boot table's
+  20 Mbit/s rows: what that costs when the network is slow). Under Save-Data it is never
+  fetched.
 - **Lazy start** (`data-start="idle"`, the boot table's last rows): the runtime waits for
   the load event and an idle moment; input is buffered meanwhile.
 

@@ -64,7 +64,7 @@
   const toasts = new Map();
   let bootTimer = 0;
   let rawConfig = null, configured = false;
-  let bootSnapshot = null; // how the runtime started: restored, not cached, off… (worker.js)
+  let bootSnapshot = null; // how the runtime started: restored, too slow, off… (worker.js)
   let bootSteps = null; // worker.js's step times, ms
   let resolveReady, rejectReady;
   const ready = new Promise((resolve, reject) => { resolveReady = resolve; rejectReady = reject; });
@@ -732,6 +732,8 @@
   const workerURL = new URL('worker.js', base);
   const snapshotPolicy = attr('snapshot'); // auto (default), always, off: see worker.js
   if (snapshotPolicy === 'always' || snapshotPolicy === 'off') workerURL.search = '?snapshot=' + snapshotPolicy;
+  // Save-Data as the page sees it (a worker's navigator.connection may not say)
+  else if (navigator.connection && navigator.connection.saveData) workerURL.search = '?save-data=1';
   // The worker starts booting Pyodide while the config is fetched; it gets `init` then.
   const spawnWorker = () => {
     const worker = new Worker(workerURL, { type: 'module', name: 'pytrigger' });

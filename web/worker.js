@@ -20,9 +20,12 @@
 // must succeed — else Pyodide starts normally. (The file is the heap and a
 // header: "\0snp", then the header's length, little-endian.) The policy comes from the
 // shim's data-snapshot (as ?snapshot= on this file's URL):
-//   auto (default)  use it when the HTTP cache has it; if not, start normally
-//                   and fetch it in the background once pytrigger runs, for
-//                   the next page (HTTP cache only: no storage is written)
+//   auto (default)  use it when the HTTP cache has it; if not, download it
+//                   first when its first 250 ms say it will be in within
+//                   1.5 s; else cancel that, start normally and fetch it in
+//                   the background once pytrigger runs, for the next page
+//                   (HTTP cache only: no storage is written). Under Save-Data
+//                   (navigator.connection.saveData) it is never fetched.
 //   always          fetch it before starting (fast networks: it is ~4 MB br)
 //   off             never
 // After a restore, Python's `random` is reseeded from crypto.getRandomValues:
@@ -34,6 +37,13 @@ const BOOT_TIMEOUT_MS = 20000;
 const SNAPSHOT = null; // build.py writes {file, sha256, size} here
 const SNAPSHOT_MAX = 30 * 1024 * 1024; // pyodide#6254: larger heaps fail to restore
 const PREFETCH_DELAY_MS = 2000;
+// auto, not cached: the snapshot is downloaded first when, from what arrived in
+// its first SNAPSHOT_PROBE_MS, all of it will be in within SNAPSHOT_BUDGET_MS
+// (a restore takes about 0.3 s; a normal start about 2.5 s of CPU here, more on
+// a phone); else the download is cancelled, Pyodide starts normally, and the
+// snapshot is fetched once pytrigger runs, for the next page
+const SNAPSHOT_PROBE_MS = 250;
+const SNAPSHOT_BUDGET_MS = 1500;
 // the 8-byte empty module: "\0asm", version 1
 const EMPTY_WASM = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
 
@@ -53,7 +63,7 @@ export async function boot(base = import.meta.url) {
   const indexURL = new URL('./pyodide/', base).href;
   const policy = snapshotPolicy(base);
   bootInfo.snapshot = policy === 'off' ? 'off' : 'none'; // readSnapshot says why it has none
-  const pending = policy === 'off' ? null : readSnapshot(indexURL, policy);
+  const pending = policy === 'off' ? null : readSnapshot(indexURL, policy, base);
   const { loadPyodide } = await import(indexURL + 'pyodide.mjs');
   mark('loader');
   // Emscripten's module (1.2 MB of JavaScript) loads while the snapshot is read
@@ -90,7 +100,7 @@ export async function boot(base = import.meta.url) {
     bootInfo.preloaded = true;
     return pyodide;
   }
-  if (policy === 'auto' && bootInfo.snapshot !== 'restored' && SNAPSHOT) {
+  if (policy === 'auto' && bootInfo.snapshot !== 'restored' && bootInfo.prefetch && SNAPSHOT) {
     // for the next page: into the HTTP cache, once pytrigger runs
     setTimeout(() => fetch(indexURL + SNAPSHOT.file, { credentials: 'same-origin' })
       .then((res) => res.arrayBuffer()).catch(() => {}), PREFETCH_DELAY_MS);
@@ -107,8 +117,15 @@ export async function boot(base = import.meta.url) {
 }
 
 /** How this boot went (the worker reports it in its first message's `boot`). */
-export const bootInfo = { snapshot: null, preloaded: false, start: 0, ms: {} };
+export const bootInfo = { snapshot: null, preloaded: false, prefetch: true, start: 0, ms: {} };
 // ms: each step's end, from boot()'s start; preloaded: pytrigger came in the snapshot
+
+/** Save-Data: the shim's word for it (?save-data=1), or this global's. */
+function saveData(base) {
+  try { if (new URL(base).searchParams.get('save-data') === '1') return true; } catch (_) { /* no URL */ }
+  const connection = globalThis.navigator && navigator.connection;
+  return !!(connection && connection.saveData);
+}
 
 function snapshotPolicy(base) {
   let value = null;
@@ -116,32 +133,88 @@ function snapshotPolicy(base) {
   return value === 'off' || value === 'always' ? value : 'auto';
 }
 
-/** The snapshot's bytes, or null: missing, not cached (auto), or not the file built. */
-async function readSnapshot(indexURL, policy) {
+/** The snapshot's bytes, or null: missing, too slow to fetch (auto), or not the file built. */
+async function readSnapshot(indexURL, policy, base) {
   if (!SNAPSHOT) return null; // a build without one
   if (SNAPSHOT.size > SNAPSHOT_MAX + 65536) { bootInfo.snapshot = 'too large'; return null; }
   if (!globalThis.crypto || !crypto.subtle) { bootInfo.snapshot = 'no crypto.subtle'; return null; }
+  const url = indexURL + SNAPSHOT.file;
+  let bytes = null;
   try {
-    const res = await fetch(indexURL + SNAPSHOT.file, {
-      credentials: 'same-origin',
-      ...(policy === 'auto' ? { cache: 'only-if-cached', mode: 'same-origin' } : {}),
-    });
-    if (!res.ok) { bootInfo.snapshot = policy === 'auto' ? 'not cached' : 'HTTP ' + res.status; return null; }
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    bootInfo.ms.read = Math.round(performance.now() - bootInfo.start); // then checked: 'snapshot'
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-    if (bytes.length !== SNAPSHOT.size || hex !== SNAPSHOT.sha256) {
-      bootInfo.snapshot = 'sha256 mismatch';
-      return null;
+    if (policy === 'auto') {
+      // the HTTP cache first (only-if-cached: a miss is a network error)
+      const cached = await fetch(url, { credentials: 'same-origin', cache: 'only-if-cached', mode: 'same-origin' })
+        .catch(() => null);
+      if (cached && cached.ok) bytes = new Uint8Array(await cached.arrayBuffer());
     }
-    const header = bytes.length >= 8 ? new DataView(bytes.buffer).getUint32(4, true) : 0;
-    if (bytes.length - header > SNAPSHOT_MAX) { bootInfo.snapshot = 'too large'; return null; }
-    return bytes;
+    if (!bytes) {
+      if (policy === 'auto' && saveData(base)) {
+        bootInfo.snapshot = 'save-data'; // no 4 MB more, now or for the next page
+        bootInfo.prefetch = false;
+        return null;
+      }
+      bytes = await download(url, policy === 'auto' ? SNAPSHOT_BUDGET_MS : Infinity);
+      if (!bytes) { bootInfo.snapshot = 'too slow'; return null; } // fetched after the boot
+    }
   } catch (err) {
-    // only-if-cached: a cache miss is a network error
-    bootInfo.snapshot = policy === 'auto' ? 'not cached' : 'fetch failed: ' + ((err && err.message) || err);
+    bootInfo.snapshot = 'fetch failed: ' + ((err && err.message) || err);
     return null;
+  }
+  bootInfo.prefetch = false; // it is in the HTTP cache now
+  bootInfo.ms.read = Math.round(performance.now() - bootInfo.start); // then checked: 'snapshot'
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  if (bytes.length !== SNAPSHOT.size || hex !== SNAPSHOT.sha256) {
+    bootInfo.snapshot = 'sha256 mismatch';
+    return null;
+  }
+  const header = bytes.length >= 8 ? new DataView(bytes.buffer).getUint32(4, true) : 0;
+  if (bytes.length - header > SNAPSHOT_MAX) { bootInfo.snapshot = 'too large'; return null; }
+  return bytes;
+}
+
+/** The snapshot's bytes from the network, or null when, from PROBE_MS on,
+ * what has arrived says all of it (SNAPSHOT.size bytes once decoded) would
+ * take longer than `budget` ms from the request: the request is then aborted,
+ * so a normal start does not share the network with it. */
+async function download(url, budget) {
+  const begin = performance.now();
+  const abort = new AbortController();
+  let got = 0, late = false, whole = false;
+  const check = () => {
+    const spent = performance.now() - begin;
+    if (late || whole || spent < SNAPSHOT_PROBE_MS) return;
+    if (spent >= budget || !got || spent * (SNAPSHOT.size / got) > budget) {
+      late = true;
+      abort.abort();
+    }
+  };
+  // also while nothing comes (not even the headers): at the probe's end and the budget's
+  const timers = budget === Infinity ? [] : [SNAPSHOT_PROBE_MS, budget].map((ms) => setTimeout(check, ms));
+  try {
+    const res = await fetch(url, { credentials: 'same-origin', signal: abort.signal });
+    if (!res.ok) throw new Error('HTTP ' + res.status);
+    if (!res.body || !res.body.getReader) {
+      if (budget !== Infinity) { late = true; abort.abort(); return null; }
+      return new Uint8Array(await res.arrayBuffer());
+    }
+    const reader = res.body.getReader();
+    const out = new Uint8Array(SNAPSHOT.size);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (got + value.length > out.length) { abort.abort(); return value; } // longer than built: fails the size check
+      out.set(value, got);
+      got += value.length;
+      whole = got === out.length;
+      check();
+    }
+    return got === out.length ? out : out.subarray(0, got); // a short one fails the sha256
+  } catch (err) {
+    if (late) return null;
+    throw err;
+  } finally {
+    timers.forEach(clearTimeout);
   }
 }
 

@@ -118,6 +118,19 @@ class Visit:
         self.page.wait_for_timeout(settle_ms)
         return ready
 
+    def throttle(self, mbit_s: float, latency_ms: float = 20.0) -> None:
+        """Emulate a slower network for this page and its workers (CDP)."""
+        self.cdp.send("Network.enable")
+        self.cdp.send(
+            "Network.emulateNetworkConditions",
+            {
+                "offline": False,
+                "latency": latency_ms,
+                "downloadThroughput": mbit_s * 1e6 / 8,
+                "uploadThroughput": mbit_s * 1e6 / 8,
+            },
+        )
+
     def metrics(self) -> dict[str, float]:
         found = self.cdp.send("Performance.getMetrics")["metrics"]
         return {m["name"]: m["value"] for m in found}

@@ -44,6 +44,8 @@ def resources(page: Page) -> list[dict[str, Any]]:
     return found
 
 
+#: a network on which the snapshot (4.8 MB) takes longer than worker.js's budget (1.5 s)
+SLOW_MBIT = 20
 #: the boot figure's rows: (page variant, label); worker.js's snapshot policies
 BOOT_MODES = (
     ("worker", "worker (snapshot: auto, the default)"),
@@ -52,9 +54,14 @@ BOOT_MODES = (
     ("main", "main (snapshot: auto)"),
     ("worker-idle", "worker, `data-start=\"idle\"`"),
     ("main-idle", "main, `data-start=\"idle\"`"),
+    ("worker-slow", f"worker (snapshot: auto), {SLOW_MBIT} Mbit/s"),
+    ("worker-off-slow", f"worker (snapshot: off), {SLOW_MBIT} Mbit/s"),
 )
+#: the rows on a throttled network (CDP network emulation, the worker's requests included):
+#: row → the page variant it loads
+THROTTLED = {"worker-slow": "worker", "worker-off-slow": "worker-snapshot-off"}
 #: the modes whose snapshot policy is auto (the cold visit waits for the prefetch)
-AUTO_MODES = ("worker", "main", "worker-idle", "main-idle")
+AUTO_MODES = ("worker", "main", "worker-idle", "main-idle", "worker-slow")
 LOAD_EVENT = "performance.getEntriesByType('navigation')[0].loadEventEnd"
 
 #: auto fetches the snapshot 2 s after the boot, for the next page: the cold visit waits
@@ -73,13 +80,16 @@ def figure_boot(
             kind = "main" if mode.startswith("main") else "worker"
             settle = PREFETCH_SETTLE_MS if mode in AUTO_MODES else 300
             with Visit(browser, inputs=False, timing=False) as visit:
-                cold = visit.open(servers, page_for(mode), kind, settle_ms=settle)
+                if mode in THROTTLED:
+                    visit.throttle(SLOW_MBIT)
+                page = page_for(THROTTLED.get(mode, mode))
+                cold = visit.open(servers, page, kind, settle_ms=settle)
                 boots[mode]["cold"].append(cold["bootMs"])
                 boots[mode]["cold_nav"].append(cold["at"])
                 boots[mode]["cold_snapshot"].append(cold.get("snapshot"))
                 boots[mode]["cold_load"].append(visit.page.evaluate(LOAD_EVENT))
                 first = resources(visit.page) if run == 0 else None
-                warm = visit.open(servers, page_for(mode), kind, settle_ms=300)
+                warm = visit.open(servers, page, kind, settle_ms=300)
                 boots[mode]["warm"].append(warm["bootMs"])
                 boots[mode]["warm_nav"].append(warm["at"])
                 boots[mode]["warm_snapshot"].append(warm.get("snapshot"))
@@ -118,6 +128,11 @@ def figure_boot(
     cold, warm = median(boots["worker"]["cold"]), median(boots["worker"]["warm"])
     off_warm = median(boots["worker-snapshot-off"]["warm"])
     always_cold = median(boots["worker-snapshot-always"]["cold"])
+    off_cold = median(boots["worker-snapshot-off"]["cold"])
+    slow_auto = median(boots["worker-slow"]["cold"])
+    slow_off = median(boots["worker-off-slow"]["cold"])
+    slow_warm = median(boots["worker-slow"]["warm"])
+    slow_off_warm = median(boots["worker-off-slow"]["warm"])
     idle: dict[str, dict[str, float]] = {
         m: {k: median(boots[m][k]) for k in ("cold", "warm", "cold_load", "cold_nav")}
         for m in ("worker", "worker-idle", "main", "main-idle")
@@ -126,17 +141,23 @@ def figure_boot(
         "",
         f"`bootMs` is `pytrigger:ready`'s detail (from the shim's first line to ready); "
         f"navigation → ready is the event's `performance.now()`; snapshot is how the runtime "
-        f"started (`pytrigger:ready`'s `snapshot`: `restored`, `not cached`, `off`, …). Cold: a "
+        f"started (`pytrigger:ready`'s `snapshot`: `restored`, `too slow`, `off`, …). Cold: a "
         f"fresh context (empty HTTP and code caches), {plan.boot_runs} runs per row, the rows "
         "taking turns; warm: the same context navigating to the page again (`pytrigger "
         "serve`'s headers: the runtime, wheel and snapshot `immutable`, the shim, worker and "
-        "lock `no-cache`, revalidated). With `auto` the cold visit stays "
-        f"{PREFETCH_SETTLE_MS / 1000:.0f} s, as the snapshot is fetched 2 s after the boot "
-        "for the next page.",
+        "lock `no-cache`, revalidated). The cold visit of an `auto` row waits "
+        f"{PREFETCH_SETTLE_MS / 1000:.0f} s before the warm one, for the snapshot fetched 2 s "
+        f"after the boot when the first visit did not download it. The {SLOW_MBIT} Mbit/s rows "
+        "run on CDP's network emulation (20 ms latency), which throttles the worker's "
+        "requests too.",
         "",
         f"What the snapshot buys: warm {fmt(off_warm, 0)} ms without it → {fmt(warm, 0)} ms "
-        f"restored (auto); `always` fetches it on the first visit too: cold "
-        f"{fmt(always_cold, 0)} ms here, on loopback, where its 4 MB cost nothing.",
+        f"restored (auto). On a first visit `auto` downloads it before starting when its "
+        f"first 250 ms say it will be in within 1.5 s: cold {fmt(off_cold, 0)} ms without it → "
+        f"{fmt(cold, 0)} ms here on loopback (`always`: {fmt(always_cold, 0)} ms); at "
+        f"{SLOW_MBIT} Mbit/s it gives up and starts normally: cold {fmt(slow_off, 0)} ms "
+        f"(`off`) → {fmt(slow_auto, 0)} ms (`auto`: the cost of the 250 ms it listened), "
+        f"warm {fmt(slow_off_warm, 0)} → {fmt(slow_warm, 0)} ms.",
         "",
         "What the lazy start buys (`data-start=\"idle\"`: the runtime waits for the load event "
         "and an idle moment): the page's load event, cold, "

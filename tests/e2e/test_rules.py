@@ -253,7 +253,7 @@ TALL = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tall</title>
 <style>
   body {{ margin: 0; height: 3000px; font: 16px system-ui; }}
-  #card {{ position: absolute; right: 16px; top: 560px; width: 260px; height: 200px; background: #dde; }}
+  #card {{ position: absolute; right: 16px; top: 560px; width: 260px; height: 200px; }}
 </style>
 <script src="/pytrigger/pytrigger.js" defer></script>
 <script type="application/json" id="pytrigger-config">{config}</script>
@@ -271,7 +271,8 @@ def test_a_toast_is_placed_again_after_a_scroll_and_a_resize(site: Site) -> None
     site.ready()
     where = """() => {
       const box = document.querySelector('.pytrigger-toast');
-      const r = box.getBoundingClientRect(), c = document.querySelector('#card').getBoundingClientRect();
+      const r = box.getBoundingClientRect();
+      const c = document.querySelector('#card').getBoundingClientRect();
       return {
         corner: [...box.classList].filter((n) => n.startsWith('pytrigger-at-')).sort().join(' '),
         overlap: Math.max(0, Math.min(r.right, c.right) - Math.max(r.left, c.left)) *
@@ -287,7 +288,8 @@ def test_a_toast_is_placed_again_after_a_scroll_and_a_resize(site: Site) -> None
     site.page.mouse.wheel(0, 500)
     site.pause(600)  # the page stops scrolling, then PLACE_MS
     assert site.evaluate("document.querySelector('#card').getBoundingClientRect().bottom") < 360
-    assert site.evaluate(where) == {"corner": "pytrigger-at-bottom pytrigger-at-right", "overlap": 0}
+    bottom_right = {"corner": "pytrigger-at-bottom pytrigger-at-right", "overlap": 0}
+    assert site.evaluate(where) == bottom_right
     # a smaller viewport: the toast is measured again (placed from its old
     # box, it would stay bottom-right, over the card) and moves to a free corner
     site.page.set_viewport_size({"width": 800, "height": 300})
