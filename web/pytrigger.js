@@ -132,21 +132,25 @@
     if (item.ev) toTrace(item.ev, item.el, out); else out.push(item);
   };
 
-  // Outgoing messages wait for the end of the current task (a microtask would
-  // run between two listeners of one task), so the events of one task
-  // (pointerup + click, keydown + input…) cross in one postMessage, which is
-  // what an event costs most; their order with every other message is kept.
-  // The task is a user-blocking scheduler.postTask where there is one (it runs
-  // before rendering; a 0 ms timer waits behind it, about 4 ms), else a 0 ms
-  // timer. A hidden page (whose timers are throttled) sends at the microtask.
-  const postTask = win.scheduler && typeof win.scheduler.postTask === 'function'
-    ? (fn) => { win.scheduler.postTask(fn, { priority: 'user-blocking' }).catch(() => {}); }
-    : (fn) => { setTimeout(fn, 0); };
+  // Outgoing messages wait for the end of the current task (a 0 ms timer: a
+  // microtask would run between two listeners of one task), so the events of
+  // one task (pointerdown + focus…) cross in one postMessage, which is what an
+  // event costs most; their order with every other message is kept. An event
+  // that ends what its task brings — a click (after its pointerup), an input
+  // (after the key that typed it), a key that types nothing, the pointer
+  // leaving the page, the 50 ms batch of moves and scrolls — is sent at its
+  // own microtask instead: those are the events that decide at once, and a
+  // 0 ms timer waits behind input handling and rendering (about 4 ms here). A
+  // hidden page (whose timers are throttled) sends at the microtask.
   let outgoing = [];
   let live = null; // the queued events message new events may join
+  let sendTimer = 0;
+  let urgent = false; // the event being delivered ends its task's events
+  let micro = false; // a send is queued as a microtask
   const sendNow = () => {
+    micro = false;
+    if (sendTimer) { clearTimeout(sendTimer); sendTimer = 0; }
     const msgs = outgoing;
-    if (!msgs.length) return; // sent already (the queued task finds nothing)
     outgoing = [];
     live = null;
     for (const msg of msgs) {
@@ -154,15 +158,25 @@
       try { port.post(JSON.stringify(msg)); } catch (err) { fail('cannot reach the engine: ' + err.message); return; }
     }
   };
+  const sendSoon = () => { if (!micro) { micro = true; queueMicrotask(sendNow); } };
   const send = (msg) => {
-    if (!outgoing.length) {
-      if (doc.visibilityState === 'hidden') queueMicrotask(sendNow); else postTask(sendNow);
-    }
+    const now = urgent || doc.visibilityState === 'hidden';
+    if (!outgoing.length && !now) sendTimer = setTimeout(sendNow, 0);
     outgoing.push(msg);
     live = null;
+    if (now) sendSoon();
+  };
+  // runs fn(e) as an event that ends its task's events (above)
+  const ending = (fn) => (e) => {
+    urgent = true;
+    try { fn(e); } finally { urgent = false; }
   };
   const sendEvents = (events) => {
-    if (live) { for (const ev of events) live.events.push(ev); return; }
+    if (live) {
+      for (const ev of events) live.events.push(ev);
+      if (urgent) sendSoon();
+      return;
+    }
     send({ type: 'events', events });
     live = outgoing[outgoing.length - 1];
   };
@@ -198,13 +212,13 @@
     if (s >= 0 && wantScroll) deliver(scrollSample(s));
     if (m) deliver(m);
   };
-  const flush = () => {
+  const flush = ending(() => {
     clearTimeout(timer);
     timer = 0;
     takePending();
     const ctx = readContext(null);
     if (ctx) deliver(ctx);
-  };
+  });
   const schedule = () => { if (!timer) timer = setTimeout(flush, BATCH_MS); };
   const discrete = (ev, el) => {
     if (move || scrolledAt >= 0) takePending();
@@ -225,7 +239,7 @@
     const ev = { t: stamp(e), type: 'pointermove', x: e.clientX, y: e.clientY };
     downNoMove = leftNoMove = false;
     if (moveAll) { move = ev; schedule(); return; }
-    discrete(ev); // the one move a need waited for, at once
+    ending(discrete)(ev); // the one move a need waited for, at once
     openGates.clear();
     updateMoves();
   };
@@ -257,6 +271,10 @@
     const one = k.length === 1 || (k.length === 2 && k.codePointAt(0) > 0xffff); // one code point
     return one && !e.ctrlKey && !e.metaKey ? 'char' : 'other';
   };
+  const NO_TEXT = new Set(['checkbox', 'radio', 'button', 'submit', 'reset', 'file', 'image',
+    'range', 'color', 'hidden']);
+  const typesInto = (el) => !!el && !el.readOnly && !el.disabled && (el.tagName === 'TEXTAREA' ||
+    (el.tagName === 'INPUT' ? !NO_TEXT.has(el.type) : !!el.isContentEditable));
   const isSelected = () => {
     const sel = win.getSelection && win.getSelection();
     if (sel && !sel.isCollapsed) return true;
@@ -295,9 +313,14 @@
       downNoMove = false;
       if (movePressed) updateMoves();
     },
-    click: pointer('click'),
-    keydown: (e) => discrete({ t: stamp(e), type: 'keydown', key: keyClass(e) }, e.target),
-    input: plain('input'),
+    click: ending(pointer('click')),
+    keydown: (e) => {
+      const key = keyClass(e);
+      // a key that types into a field is followed by its input event, in the same task
+      urgent = !((key === 'char' || key === 'backspace') && typesInto(e.target));
+      try { discrete({ t: stamp(e), type: 'keydown', key }, e.target); } finally { urgent = false; }
+    },
+    input: ending(plain('input')),
     focusin: plain('focus'),
     focusout: plain('blur'),
     dragstart: plain('dragstart'),
@@ -346,11 +369,11 @@
   const attach = () => {
     for (const type of Object.keys(handlers)) unlisten[type] = listen(doc, type, handlers[type]);
     // the pointer left the document (a capture listener would hear every element's leave)
-    listen(doc.documentElement, 'pointerleave', (e) => {
+    listen(doc.documentElement, 'pointerleave', ending((e) => {
       if (e.target !== doc.documentElement) return;
       discrete({ t: stamp(e), type: 'off', pointerType: e.pointerType, x: e.clientX, y: e.clientY });
       if (e.pointerType === 'mouse') { leftNoMove = true; if (moveLeave) updateMoves(); }
-    }, false);
+    }), false);
     updateMoves();
     listen(win, 'scroll', (e) => {
       if (e.target !== doc) return;
@@ -821,8 +844,9 @@
     jobs.clear();
     clearInterval(periodic);
     clearTimeout(timer);
-    outgoing = []; // a queued send finds nothing
+    outgoing = []; // a queued microtask finds nothing
     live = null;
+    clearTimeout(sendTimer);
     clearTimeout(placeTimer);
     clearTimeout(bootTimer);
     if (port) { try { port.close(); } catch (_) { /* already gone */ } port = null; }
