@@ -110,13 +110,16 @@ above compares the shim before them (commit e3ccb6b) with the shim now, in the s
   the one the previous `pointerover` entered), so only `pointerover` is listened to, and
   the document's own `pointerleave` for leaving the page; a boundary outside every target
   ends in the listener.
-- **The 0 ms timer added about 4 ms to key and click latency** (it waits behind input and
-  rendering work), and a toast placed again after a scroll rewrote its class, which forced
-  a style and layout pass in `getBoundingClientRect` (27.5 ms/min in the last profile).
-  Messages now go on a `user-blocking` `scheduler.postTask` (42fd452; in a probe, p99 of
-  all fires 20.0 → 10.4 ms, at about 30 µs more per task than a timer), and a toast is
-  measured once, again only after a resize, its class written only when its corner
-  changes.
+- **The 0 ms timer added about 4 ms to key and click latency** (3.6 → 6.1 ms median): it
+  waits behind the browser's input handling and rendering. A user-blocking
+  `scheduler.postTask` did not help (a probe: still 3.6 ms from the key's listener to the
+  post). Events that end what their task brings (a click, an input, a key that types
+  nothing, leaving the page, the 50 ms batch) are now posted at their own microtask, with
+  what their task queued before them; the rest still wait for the timer, so a task's events
+  still cross in one message (2242ce0). A toast placed again after a scroll also rewrote its
+  class, which forced a style and layout pass in `getBoundingClientRect` (27.5 ms/min in the
+  profile): it is now measured once (again after a resize), its class written only when its
+  corner changes (42fd452).
 - **A first visit started CPython** (cold 3.1 s in the last run), because `auto` used the
   snapshot only from the HTTP cache. On a miss it now downloads it before starting when the
   first 250 ms of the download say all of it will be in within 1.5 s, and otherwise aborts
