@@ -166,10 +166,10 @@
     live = null;
     if (now) sendSoon();
   };
-  // runs fn(e) as an event that ends its task's events (above)
-  const ending = (fn) => (e) => {
+  // runs fn as an event that ends its task's events (above)
+  const ending = (fn) => (a, b) => {
     urgent = true;
-    try { fn(e); } finally { urgent = false; }
+    try { fn(a, b); } finally { urgent = false; }
   };
   const sendEvents = (events) => {
     if (live) {
@@ -224,6 +224,7 @@
     if (move || scrolledAt >= 0) takePending();
     deliver(ev, el);
   };
+  const discreteNow = ending(discrete);
 
   // Moves are listened to only while the engine can use one (ready's `moves`):
   // every move (`all`: idle_ms reads every input), else only the first move
@@ -239,7 +240,7 @@
     const ev = { t: stamp(e), type: 'pointermove', x: e.clientX, y: e.clientY };
     downNoMove = leftNoMove = false;
     if (moveAll) { move = ev; schedule(); return; }
-    ending(discrete)(ev); // the one move a need waited for, at once
+    discreteNow(ev); // the one move a need waited for, at once
     openGates.clear();
     updateMoves();
   };
@@ -315,10 +316,10 @@
     },
     click: ending(pointer('click')),
     keydown: (e) => {
-      const key = keyClass(e);
+      const key = keyClass(e), ev = { t: stamp(e), type: 'keydown', key };
       // a key that types into a field is followed by its input event, in the same task
-      urgent = !((key === 'char' || key === 'backspace') && typesInto(e.target));
-      try { discrete({ t: stamp(e), type: 'keydown', key }, e.target); } finally { urgent = false; }
+      if ((key === 'char' || key === 'backspace') && typesInto(e.target)) discrete(ev, e.target);
+      else discreteNow(ev, e.target);
     },
     input: ending(plain('input')),
     focusin: plain('focus'),
