@@ -89,10 +89,21 @@
   let groups = [], anyTarget = null, rank = null, inside = [], insideSome = false;
   const inSomeTarget = (el) => !!(el && el.closest && groups.length && (!anyTarget || el.closest(anyTarget)));
   const inOrder = (ids) => (ids.length > 1 && groups.length > 1 ? ids.sort((a, b) => rank.get(a) - rank.get(b)) : ids);
+  const NONE = []; // no targets (shared, never changed)
+  // A group's own ids are in trigger order already: only an element in several
+  // groups gets a new array, sorted
   const targetsOf = (el) => {
-    const ids = [];
-    if (inSomeTarget(el)) for (const g of groups) if (el.closest(g.sel)) ids.push(...g.ids);
-    return inOrder(ids);
+    if (!inSomeTarget(el)) return NONE;
+    let ids = NONE, mixed = false;
+    for (const g of groups) {
+      if (!el.closest(g.sel)) continue;
+      if (ids === NONE) ids = g.ids;
+      else {
+        if (!mixed) { ids = ids.slice(); mixed = true; }
+        for (const id of g.ids) ids.push(id);
+      }
+    }
+    return mixed ? inOrder(ids) : ids;
   };
   // Appends to `out` the trace events one DOM event makes once targets are known.
   const toTrace = (ev, el, out) => {
@@ -183,6 +194,12 @@
 
   const deliver = (ev, el) => {
     if (phase === 'ready') {
+      if (live) { // joins the queued message: no array of its own
+        const n = live.events.length;
+        toTrace(ev, el, live.events);
+        if (urgent && live.events.length > n) sendSoon();
+        return;
+      }
       const events = [];
       toTrace(ev, el, events);
       if (events.length) sendEvents(events);
@@ -265,17 +282,22 @@
   };
   const keyClass = (e) => {
     const k = e.key; // looked at here, never kept or sent
-    if (e.isComposing || !k) return 'other';
+    if (!k || e.isComposing) return 'other';
+    // one code point: most keys are one code unit, checked first
+    const one = k.length === 1 || (k.length === 2 && k.codePointAt(0) > 0xffff);
+    if (one) return e.ctrlKey || e.metaKey ? 'other' : 'char';
     if (k === 'Backspace' || k === 'Delete') return 'backspace';
     if (k === 'Enter') return 'enter';
-    if (NAV.has(k)) return 'nav';
-    const one = k.length === 1 || (k.length === 2 && k.codePointAt(0) > 0xffff); // one code point
-    return one && !e.ctrlKey && !e.metaKey ? 'char' : 'other';
+    return NAV.has(k) ? 'nav' : 'other';
   };
   const NO_TEXT = new Set(['checkbox', 'radio', 'button', 'submit', 'reset', 'file', 'image',
     'range', 'color', 'hidden']);
-  const typesInto = (el) => !!el && !el.readOnly && !el.disabled && (el.tagName === 'TEXTAREA' ||
-    (el.tagName === 'INPUT' ? !NO_TEXT.has(el.type) : !!el.isContentEditable));
+  const typesInto = (el) => {
+    if (!el) return false;
+    const tag = el.tagName; // most keys go to a field: its tag first, then its state
+    if (tag === 'INPUT' ? NO_TEXT.has(el.type) : tag !== 'TEXTAREA' && !el.isContentEditable) return false;
+    return !el.readOnly && !el.disabled;
+  };
   const isSelected = () => {
     const sel = win.getSelection && win.getSelection();
     if (sel && !sel.isCollapsed) return true;
@@ -316,10 +338,10 @@
     },
     click: ending(pointer('click')),
     keydown: (e) => {
-      const key = keyClass(e), ev = { t: stamp(e), type: 'keydown', key };
+      const el = e.target, key = keyClass(e), ev = { t: stamp(e), type: 'keydown', key };
       // a key that types into a field is followed by its input event, in the same task
-      if ((key === 'char' || key === 'backspace') && typesInto(e.target)) discrete(ev, e.target);
-      else discreteNow(ev, e.target);
+      if ((key === 'char' || key === 'backspace') && typesInto(el)) discrete(ev, el);
+      else discreteNow(ev, el);
     },
     input: ending(plain('input')),
     focusin: plain('focus'),
