@@ -182,27 +182,16 @@
     urgent = true;
     try { fn(a, b); } finally { urgent = false; }
   };
-  const sendEvents = (events) => {
-    if (live) {
-      for (const ev of events) live.events.push(ev);
-      if (urgent) sendSoon();
-      return;
-    }
-    send({ type: 'events', events });
-    live = outgoing[outgoing.length - 1];
-  };
 
   const deliver = (ev, el) => {
     if (phase === 'ready') {
-      if (live) { // joins the queued message: no array of its own
-        const n = live.events.length;
-        toTrace(ev, el, live.events);
-        if (urgent && live.events.length > n) sendSoon();
-        return;
-      }
-      const events = [];
-      toTrace(ev, el, events);
-      if (events.length) sendEvents(events);
+      // trace events join the queued message (`live`), else start one
+      const out = live ? live.events : [], n = out.length;
+      toTrace(ev, el, out);
+      if (out.length === n) return;
+      if (live) { if (urgent) sendSoon(); return; }
+      send({ type: 'events', events: out });
+      live = outgoing[outgoing.length - 1];
       return;
     }
     if (!buffer) return;
