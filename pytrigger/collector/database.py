@@ -15,6 +15,7 @@ writers (:mod:`pytrigger.collector.store` holds the tables and the queries).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import weakref
@@ -49,6 +50,27 @@ def normalize_url(url: str) -> str:
     return url
 
 
+_BUSY_MS = 10_000
+
+
+def _wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting for a lock another process holds.
+
+    Switching a new file to WAL while another collector process writes it (two
+    starting at once, both creating the tables) fails at once with "database is
+    locked": SQLite does not call its busy handler there. WAL is kept in the
+    file, so once one process has switched it the others' pragma only reads."""
+    deadline = time.monotonic() + _BUSY_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def open_engine(url: str, metadata: MetaData) -> Engine:
     """An engine for ``url`` (normalized) with ``metadata``'s tables created."""
     url = normalize_url(url)
@@ -58,9 +80,9 @@ def open_engine(url: str, metadata: MetaData) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+            _wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=10000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 

@@ -5,7 +5,9 @@ reports is stored as one by one would, in one transaction, or not at all."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -15,7 +17,7 @@ from collector_support import Postgres
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
-from pytrigger.collector import database, store
+from pytrigger.collector import database, store, tables
 
 
 def test_a_postgresql_connection_dropped_while_idle_is_replaced(
@@ -174,3 +176,31 @@ def test_concurrent_batches_of_the_same_sessions_do_not_deadlock(db_url: str) ->
         assert all(v == (rounds - 1, 500_000 + rounds - 1, [rounds]) for v in found.values())
     finally:
         engine.dispose()
+
+
+def test_a_collector_starting_while_another_creates_a_new_sqlite_file_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    """Two processes starting at once on a new file: switching it to WAL while the other
+    holds its write lock fails at once in SQLite (no busy handler), so the start waits."""
+    path = tmp_path / "collector.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE starting (x)")  # a rollback-journal file, as a new one is
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO starting VALUES (1)")
+    # the switch is refused at once while the lock is held, busy timeout or not
+    probe = sqlite3.connect(path, timeout=5)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        probe.execute("PRAGMA journal_mode=WAL")
+    probe.close()
+    released = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    released.start()
+    try:
+        engine = database.open_engine(f"sqlite:///{path}", tables.metadata)
+    finally:
+        released.join()
+        other.close()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("SELECT count(*) FROM starting").scalar() == 1
+    engine.dispose()
