@@ -125,7 +125,12 @@ above compares the shim before them (commit e3ccb6b) with the shim now, in the s
   first 250 ms of the download say all of it will be in within 1.5 s, and otherwise aborts
   that download, starts normally and fetches it after the boot, as before (the boot table's
   20 Mbit/s rows: what that costs when the network is slow). Under Save-Data it is never
-  fetched.
+  fetched. That probe first ran for 250 ms from the request, and on loopback it sometimes
+  said "too slow" (2 runs in 9 of the fast-network test): its first bytes had waited for the
+  worker, busy parsing Emscripten's module. It now starts at the first bytes and counts only
+  the time the worker could read (a 10 ms tick measures how late it runs): restored in 16
+  runs of 16 with both cores kept busy by two other processes (starting at the first bytes
+  alone: 14 of 16).
 - **Lazy start** (`data-start="idle"`, the boot table's last rows): the runtime waits for
   the load event and an idle moment; input is buffered meanwhile.
 

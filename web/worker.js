@@ -37,12 +37,16 @@ const BOOT_TIMEOUT_MS = 20000;
 const SNAPSHOT = null; // build.py writes {file, sha256, size} here
 const SNAPSHOT_MAX = 30 * 1024 * 1024; // pyodide#6254: larger heaps fail to restore
 const PREFETCH_DELAY_MS = 2000;
-// auto, not cached: the snapshot is downloaded first when, from what arrived in
-// its first SNAPSHOT_PROBE_MS, all of it will be in within SNAPSHOT_BUDGET_MS
-// (a restore takes about 0.3 s; a normal start about 2.5 s of CPU here, more on
-// a phone); else the download is cancelled, Pyodide starts normally, and the
-// snapshot is fetched once pytrigger runs, for the next page
+// auto, not cached: the snapshot is downloaded first when, from the rate of its
+// first SNAPSHOT_PROBE_MS after its first bytes, all of it will be in within
+// SNAPSHOT_BUDGET_MS of the request (a restore takes about 0.3 s; a normal start
+// about 2.5 s of CPU here, more on a phone); else the download is cancelled,
+// Pyodide starts normally, and the snapshot is fetched once pytrigger runs, for
+// the next page. The probe counts only the time this thread could run: a tick
+// every PROBE_TICK_MS that comes late says how long it was busy (parsing
+// Emscripten's module, say) while the bytes that came waited to be read.
 const SNAPSHOT_PROBE_MS = 250;
+const PROBE_TICK_MS = 10;
 const SNAPSHOT_BUDGET_MS = 1500;
 // the 8-byte empty module: "\0asm", version 1
 const EMPTY_WASM = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
@@ -173,29 +177,38 @@ async function readSnapshot(indexURL, policy, base) {
   return bytes;
 }
 
-/** The snapshot's bytes from the network, or null when, from PROBE_MS on,
- * what has arrived says all of it (SNAPSHOT.size bytes once decoded) would
- * take longer than `budget` ms from the request: the request is then aborted,
- * so a normal start does not share the network with it. */
+/** The snapshot's bytes from the network, or null when the network is too
+ * slow for them to pay: the request is aborted (so a normal start does not
+ * share the network with it) when, SNAPSHOT_PROBE_MS after its first bytes
+ * were read, the rate since then says the rest (SNAPSHOT.size bytes once
+ * decoded) would not be in within `budget` ms of the request, or at `budget`.
+ * The probe starts at the first bytes, so the time to them (latency) is not
+ * taken for the network's speed, and it lasts SNAPSHOT_PROBE_MS of the time
+ * this thread could run: while it was busy (e.g. with Emscripten's module),
+ * what arrived waited unread, and that is not the network's fault either. */
 async function download(url, budget) {
   const begin = performance.now();
   const abort = new AbortController();
-  let got = 0, late = false, whole = false;
-  const check = () => {
-    const spent = performance.now() - begin;
-    if (late || whole || spent < SNAPSHOT_PROBE_MS) return;
-    if (spent >= budget || !got || spent * (SNAPSHOT.size / got) > budget) {
-      late = true;
-      abort.abort();
-    }
+  let got = 0, first = 0, firstGot = 0, late = false, whole = false;
+  const timers = [];
+  const after = (ms, fn) => timers.push(setTimeout(fn, ms, performance.now() + ms));
+  const stop = () => { late = true; abort.abort(); };
+  let busy = 0; // ms since the first bytes that this thread could not run (late ticks)
+  const probe = (due) => {
+    if (late || whole) return;
+    const now = performance.now();
+    busy += Math.max(0, now - due - 1); // a timer's own jitter is about 1 ms
+    const listened = now - first - busy;
+    if (listened < SNAPSHOT_PROBE_MS) { after(PROBE_TICK_MS, probe); return; }
+    const rate = (got - firstGot) / listened; // bytes per ms while they could be read
+    if (!(rate > 0) || now - begin + (SNAPSHOT.size - got) / rate > budget) stop();
   };
-  // also while nothing comes (not even the headers): at the probe's end and the budget's
-  const timers = budget === Infinity ? [] : [SNAPSHOT_PROBE_MS, budget].map((ms) => setTimeout(check, ms));
+  if (budget !== Infinity) after(budget, () => { if (!whole) stop(); });
   try {
     const res = await fetch(url, { credentials: 'same-origin', signal: abort.signal });
     if (!res.ok) throw new Error('HTTP ' + res.status);
     if (!res.body || !res.body.getReader) {
-      if (budget !== Infinity) { late = true; abort.abort(); return null; }
+      if (budget !== Infinity) { stop(); return null; }
       return new Uint8Array(await res.arrayBuffer());
     }
     const reader = res.body.getReader();
@@ -207,7 +220,13 @@ async function download(url, budget) {
       out.set(value, got);
       got += value.length;
       whole = got === out.length;
-      check();
+      if (!first) {
+        first = performance.now();
+        firstGot = got;
+        bootInfo.ms.first = Math.round(first - bootInfo.start);
+        if (budget !== Infinity) after(PROBE_TICK_MS, probe);
+      }
+      if (!whole && performance.now() - begin >= budget) stop(); // the budget's timer may be late
     }
     return got === out.length ? out : out.subarray(0, got); // a short one fails the sha256
   } catch (err) {

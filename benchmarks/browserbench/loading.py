@@ -152,8 +152,9 @@ def figure_boot(
         "requests too.",
         "",
         f"What the snapshot buys: warm {fmt(off_warm, 0)} ms without it → {fmt(warm, 0)} ms "
-        f"restored (auto). On a first visit `auto` downloads it before starting when its "
-        f"first 250 ms say it will be in within 1.5 s: cold {fmt(off_cold, 0)} ms without it → "
+        f"restored (auto). On a first visit `auto` downloads it before starting when the "
+        f"rate of its bytes, over 250 ms from the first, says it will be in within 1.5 s: "
+        f"cold {fmt(off_cold, 0)} ms without it → "
         f"{fmt(cold, 0)} ms here on loopback (`always`: {fmt(always_cold, 0)} ms); at "
         f"{SLOW_MBIT} Mbit/s it gives up and starts normally: cold {fmt(slow_off, 0)} ms "
         f"(`off`) → {fmt(slow_auto, 0)} ms (`auto`: the cost of the 250 ms it listened), "
