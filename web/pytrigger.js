@@ -398,8 +398,11 @@
     if (coarse) {
       listen(coarse, 'change', () => { pointerKind = coarse.matches ? 'touch' : 'mouse'; schedule(); });
     }
-    deliver(readContext(null));
-    deliver(scrollSample(stamp(null)));
+    // The first scroll position and context are read at the batch timer, as every later
+    // one is: read here, before the page's first layout, they would force that layout into
+    // this script's task (on a long page, a long task).
+    scrolledAt = stamp(null);
+    schedule();
   };
 
   // ---------------------------------------------------------------- actions
@@ -886,8 +889,9 @@
     resendOutbox(); // reports a previous page could not deliver (with consent only)
     // data-start="idle": the runtime waits for the page's load event and then an
     // idle moment (2 s at most); input is listened to and buffered from now on
+    // (now: in a task of its own, so that this script's task stays short)
     const when = attr('start') || 'now';
-    if (when === 'now') boot();
+    if (when === 'now') setTimeout(boot, 0);
     else if (when !== 'idle') fail('data-start: expected now or idle, got ' + when, null);
     else {
       const idle = () => {
