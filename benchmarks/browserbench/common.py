@@ -41,7 +41,7 @@ DASH = "\u2013"  # an en dash: "no value" in a table
 TIMES = "\u00d7"
 FIGURES = (
     "session", "per-event", "latency", "boot", "bytes", "throughput", "memory", "profile",
-    "heap",
+    "heap", "load-tasks", "post",
 )  # fmt: skip
 
 
@@ -60,12 +60,15 @@ class Plan:
     memory_s: float
     memory_every_s: float
     profile_s: float
+    load_runs: int
+    post_tasks: int
+    post_rounds: int
 
     @classmethod
     def make(cls, quick: bool) -> Plan:
         if quick:
-            return cls(True, 20, 10_000, 3, 40, 40, 10, 2, 60, 15, 10)
-        return cls(False, 60, 10_000, 11, 240, 160, 50, 5, 600, 30, 60)
+            return cls(True, 20, 10_000, 3, 40, 40, 10, 2, 60, 15, 10, 2, 100, 2)
+        return cls(False, 60, 10_000, 11, 240, 160, 50, 5, 600, 30, 60, 8, 300, 5)
 
 
 COMMAND = ""  # the exact command line, set by main()

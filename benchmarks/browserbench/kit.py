@@ -84,9 +84,9 @@ def median(values: Sequence[float]) -> float:
 # --------------------------------------------------------------------------- page recorder
 
 #: installed with add_init_script before any page script: pytrigger:* events, long tasks,
-#: when TIMING is true, Event Timing entries (>= 16 ms, the API's floor), and when INPUTS is
-#: true, the input delay of every pointerdown/keydown, read first thing (a window capture
-#: listener)
+#: long animation frames (with their scripts' attribution); when TIMING is true, Event
+#: Timing entries (>= 16 ms, the API's floor); and when INPUTS is true, the input delay of
+#: every pointerdown/keydown, read first thing (a window capture listener)
 RECORDER = """
 (() => {
   const b = window.__bench = {events: [], long: [], timing: [], delays: [], first: []};
@@ -100,6 +100,12 @@ RECORDER = """
   };
   watch({type: 'longtask', buffered: true},
         (e) => b.long.push({start: e.startTime, duration: e.duration}));
+  // long animation frames (>= 50 ms) with the scripts that ran in them: what a long task was
+  b.frames = [];
+  watch({type: 'long-animation-frame', buffered: true}, (e) => b.frames.push({
+    start: e.startTime, duration: e.duration, blocking: e.blockingDuration,
+    scripts: (e.scripts || []).map((s) => ({url: s.sourceURL, invoker: s.invoker,
+      type: s.invokerType, duration: s.duration}))}));
   const timing = (into) => (e) => into.push({name: e.name, start: e.startTime,
     duration: e.duration, id: e.interactionId || 0});
   if (TIMING) {
@@ -213,6 +219,11 @@ def bench_pages(peer_origin: str) -> dict[str, str]:
         "window.addEventListener(type, noop, opts);\n"
         "  document.documentElement.addEventListener('pointerleave', noop, { passive: true });\n"
         "})();\n"
+    )
+    files["bench/idle-worker.js"] = (
+        "// Benchmark-only: a module worker that does nothing with what it gets (the post\n"
+        "// figure: what one postMessage to an idle worker costs the page).\n"
+        "self.onmessage = (e) => { if (e.data === 'ping') self.postMessage('pong'); };\n"
     )
     files["bench/pytrigger.json"] = json.dumps(session_config(), indent=1)
     quiet = session_config()
