@@ -1044,6 +1044,31 @@ def machine_header() -> str:
     )
 
 
+#: before each benchmark, wait (at most SETTLE_MAX_S) for the machine's 1-minute load
+#: average to fall under SETTLE_LOAD_PER_CORE per core: the benchmark before it leaves
+#: processes winding down (Chromium's, a database's), which spread the next one's latencies
+SETTLE_MAX_S = 120.0
+SETTLE_LOAD_PER_CORE = 0.25
+SETTLE_POLL_S = 2.0
+
+
+def settle(
+    load: Callable[[], float] = lambda: os.getloadavg()[0],
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    cores: int | None = None,
+) -> tuple[float, float]:
+    """Wait until the 1-minute load average is under SETTLE_LOAD_PER_CORE per core, or
+    SETTLE_MAX_S have passed; (seconds waited, the load average then)."""
+    limit = SETTLE_LOAD_PER_CORE * (cores or os.cpu_count() or 1)
+    started = clock()
+    while True:
+        now, waited = load(), clock() - started
+        if now < limit or waited >= SETTLE_MAX_S:
+            return waited, now
+        sleep(SETTLE_POLL_S)
+
+
 def cmd_bench(args: Sequence[str]) -> int:
     if args:
         raise BuildError(f"`bench` takes no arguments (got {shlex.join(args)})")
@@ -1056,6 +1081,13 @@ def cmd_bench(args: Sequence[str]) -> int:
     for script in scripts:
         rel = script.relative_to(ROOT).as_posix()
         step(f"bench {rel}")
+        waited, load = settle()
+        settled = (
+            f" (after waiting {waited:.0f} s for the load average to fall: {load:.2f})"
+            if waited >= 1
+            else ""
+        )
+        info(f"load average {load:.2f}{settled}")
         started = time.monotonic()
         cmd = [".venv/bin/python", rel]
         done = subprocess.run(
@@ -1067,7 +1099,8 @@ def cmd_bench(args: Sequence[str]) -> int:
             failed.append(rel)
             continue
         sections.append(
-            f"{done.stdout.strip()}\n\n_Produced by `{shlex.join(cmd)}` in {seconds:.1f} s._\n"
+            f"{done.stdout.strip()}\n\n_Produced by `{shlex.join(cmd)}` in {seconds:.1f} s"
+            f"{settled}._\n"
         )
     if failed:
         step(f"FAILED: {', '.join(failed)}; BENCHMARKS.md left as it was")

@@ -606,3 +606,36 @@ def test_the_browser_wheel_carries_byte_code_for_each_module() -> None:
     for name in modules:
         folder, _, file = name.rpartition("/")
         assert f"{folder}/__pycache__/{file[:-3]}.cpython-314.pyc" in names, name
+
+
+def test_bench_waits_for_the_load_average_to_fall() -> None:
+    """Before each benchmark, `bench` waits until the 1-minute load average is under a
+    quarter per core (polling every 2 s), and says how long it waited."""
+    loads = iter([1.9, 1.2, 0.7, 0.4, 0.1])
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    waited, load = build.settle(lambda: next(loads), lambda: now[0], sleep, cores=2)
+    assert (waited, load) == (6.0, 0.4)  # 0.4 < 0.5 (2 cores at 0.25 each)
+    assert slept == [2.0, 2.0, 2.0]
+
+
+def test_bench_waits_at_most_two_minutes_on_a_busy_machine() -> None:
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    waited, load = build.settle(lambda: 3.0, lambda: now[0], sleep, cores=2)
+    assert (waited, load) == (build.SETTLE_MAX_S, 3.0)
+
+
+def test_bench_does_not_wait_on_a_quiet_machine() -> None:
+    def sleep(seconds: float) -> None:
+        raise AssertionError("slept on a quiet machine")
+
+    assert build.settle(lambda: 0.2, lambda: 5.0, sleep, cores=2) == (0.0, 0.2)
