@@ -190,8 +190,8 @@ async function download(url, budget) {
   const begin = performance.now();
   const abort = new AbortController();
   let got = 0, first = 0, firstGot = 0, late = false, whole = false;
-  const timers = [];
-  const after = (ms, fn) => timers.push(setTimeout(fn, ms, performance.now() + ms));
+  let deadline = 0, tick = 0; // the budget's timer, and the probe's pending tick
+  const nextTick = () => { tick = setTimeout(probe, PROBE_TICK_MS, performance.now() + PROBE_TICK_MS); };
   const stop = () => { late = true; abort.abort(); };
   let busy = 0; // ms since the first bytes that this thread could not run (late ticks)
   const probe = (due) => {
@@ -199,11 +199,11 @@ async function download(url, budget) {
     const now = performance.now();
     busy += Math.max(0, now - due - 1); // a timer's own jitter is about 1 ms
     const listened = now - first - busy;
-    if (listened < SNAPSHOT_PROBE_MS) { after(PROBE_TICK_MS, probe); return; }
+    if (listened < SNAPSHOT_PROBE_MS) { nextTick(); return; }
     const rate = (got - firstGot) / listened; // bytes per ms while they could be read
     if (!(rate > 0) || now - begin + (SNAPSHOT.size - got) / rate > budget) stop();
   };
-  if (budget !== Infinity) after(budget, () => { if (!whole) stop(); });
+  if (budget !== Infinity) deadline = setTimeout(() => { if (!whole) stop(); }, budget);
   try {
     const res = await fetch(url, { credentials: 'same-origin', signal: abort.signal });
     if (!res.ok) throw new Error('HTTP ' + res.status);
@@ -224,7 +224,7 @@ async function download(url, budget) {
         first = performance.now();
         firstGot = got;
         bootInfo.ms.first = Math.round(first - bootInfo.start);
-        if (budget !== Infinity) after(PROBE_TICK_MS, probe);
+        if (budget !== Infinity) nextTick();
       }
       if (!whole && performance.now() - begin >= budget) stop(); // the budget's timer may be late
     }
@@ -233,7 +233,8 @@ async function download(url, budget) {
     if (late) return null;
     throw err;
   } finally {
-    timers.forEach(clearTimeout);
+    clearTimeout(deadline);
+    clearTimeout(tick);
   }
 }
 

@@ -104,8 +104,7 @@ RECORDER = """
   b.frames = [];
   watch({type: 'long-animation-frame', buffered: true}, (e) => b.frames.push({
     start: e.startTime, duration: e.duration, blocking: e.blockingDuration,
-    scripts: (e.scripts || []).map((s) => ({url: s.sourceURL, invoker: s.invoker,
-      type: s.invokerType, duration: s.duration}))}));
+    scripts: (e.scripts || []).map((s) => ({url: s.sourceURL, duration: s.duration}))}));
   const timing = (into) => (e) => into.push({name: e.name, start: e.startTime,
     duration: e.duration, id: e.interactionId || 0});
   if (TIMING) {

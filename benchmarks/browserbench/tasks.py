@@ -46,6 +46,10 @@ def figure_load_tasks(browser: Browser, servers: Servers, plan: Plan) -> str:
         "pytrigger's scripts |",
         "|---|---:|---|---|---:|---:|---:|---:|---:|",
     ]
+
+    def listed(values: list[float]) -> str:
+        return ", ".join(fmt(v, 0) for v in sorted(values, reverse=True)) or "none"
+
     caused_by: dict[str, int] = {}
     for variant in LOAD_VARIANTS:
         with_long = 0
@@ -58,7 +62,7 @@ def figure_load_tasks(browser: Browser, servers: Servers, plan: Plan) -> str:
             long_tasks = [x["duration"] for x in data["long"]]
             with_long += bool(long_tasks)
             longs += long_tasks
-            for frame in data.get("frames", []):
+            for frame in data["frames"]:
                 if frame["duration"] < LONG_MS:
                     continue
                 frames.append(frame["duration"])
@@ -74,10 +78,6 @@ def figure_load_tasks(browser: Browser, servers: Servers, plan: Plan) -> str:
                 # it holds a long task, and would hold none without pytrigger's scripts
                 caused += 0 < frame["blocking"] <= mine
         caused_by[variant] = caused
-
-        def listed(values: list[float]) -> str:
-            return ", ".join(fmt(v, 0) for v in sorted(values, reverse=True)) or "none"
-
         rows.append(
             f"| {LABEL[variant]} | {with_long} of {plan.load_runs} | {listed(longs)} | "
             f"{listed(frames)} | {fmt(by_owner['pytrigger'], 0)} | {fmt(by_owner['posthog'], 0)}"
@@ -108,7 +108,7 @@ def figure_load_tasks(browser: Browser, servers: Servers, plan: Plan) -> str:
 
 # --------------------------------------------------------------------------- 11. one postMessage
 
-#: a keydown and its input as the shim posts them (119 characters)
+#: a keydown and its input, about as the shim posts them
 MESSAGE = (
     '{"type":"events","events":[{"t":12345.6,"type":"keydown","key":"char","targets":'
     '["autocomplete-hint"]},{"t":12345.6,"type":"input"}]}'
@@ -209,9 +209,6 @@ def figure_post_cost(browser: Browser, servers: Servers, plan: Plan) -> str:
         f"In a task that posts ten, the nine after the first cost {fmt(following)} µs each "
         f"against {fmt(per_post['one'])} µs for a lone post: a task's events cross in one "
         "message for that reason. A post on a `MessageChannel` port held by the worker "
-        f"costs {fmt(per_post['port'])} µs: the wake is still there. (The shim posting on "
-        "such a port was tried: in an A/B session run, the old shim against that one, "
-        "side by side, the script over the bare page was 166.5 against 166.2 ms/min, so "
-        "it was not kept.)",
+        f"costs {fmt(per_post['port'])} µs: the wake is still there.",
     ]
     return section("Browser: what one postMessage to an idle worker costs the page", rows)
