@@ -148,11 +148,13 @@
   // one task (pointerdown + focus…) cross in one postMessage, which is what an
   // event costs most; their order with every other message is kept. An event
   // that ends what its task brings — a click (after its pointerup), an input
-  // (after the key that typed it), a key that types nothing, the pointer
-  // leaving the page, the 50 ms batch of moves and scrolls — is sent at its
-  // own microtask instead: those are the events that decide at once, and a
-  // 0 ms timer waits behind input handling and rendering (about 4 ms here). A
-  // hidden page (whose timers are throttled) sends at the microtask.
+  // (after the key that typed it), a key that types nothing, a pointer
+  // boundary, the pointer leaving the page, a scroll sample, the 50 ms batch
+  // of moves and scrolls — is sent at its own microtask instead: those are the
+  // events that decide at once; a 0 ms timer waits behind input handling and
+  // rendering (about 4 ms here), and its task costs the page about what a post
+  // does (BENCHMARKS.md, "what one postMessage costs"). A hidden page (whose
+  // timers are throttled) sends at the microtask.
   let outgoing = [];
   let live = null; // the queued events message new events may join
   let sendTimer = 0;
@@ -206,16 +208,25 @@
 
   // Continuous input. Nothing is done per frame: the newest move and a note
   // that the page scrolled wait for one timer (BATCH_MS), and the scroll
-  // position is read then. A discrete event sends what waits first.
+  // position is read then. A scroll that comes BATCH_MS or more after the last
+  // sample, with nothing waiting, is sampled at once, in its own event: a timer
+  // task costs the page about as much as the post itself (BENCHMARKS.md), and
+  // a wheel step is often the only scroll event of its burst. A discrete event
+  // sends what waits first.
   const BATCH_MS = 50;
   let timer = 0;
   let move = null; // the newest pointermove not sent yet
   let scrolledAt = -1; // the time of the newest scroll not sent yet (-1: none)
+  let sampledAt = -Infinity; // the time of the last scroll sample
+  const sampleScroll = (t) => {
+    sampledAt = t;
+    deliver(scrollSample(t));
+  };
   const takePending = () => {
     const m = move, s = scrolledAt;
     move = null;
     scrolledAt = -1;
-    if (s >= 0 && wantScroll) deliver(scrollSample(s));
+    if (s >= 0 && wantScroll) sampleScroll(s);
     if (m) deliver(m);
   };
   const flush = ending(() => {
@@ -303,12 +314,12 @@
   const handlers = {
     // most boundaries are no target's: once the targets are known, a pointerover
     // outside every target, coming from outside every target, ends here
-    pointerover: (e) => {
+    pointerover: ending((e) => {
       const el = e.target;
       let some; // in some target (known once ready; toTrace works it out otherwise)
       if (phase === 'ready' && !(some = inSomeTarget(el)) && !insideSome) return;
       discrete({ t: stamp(e), type: 'over', some }, el);
-    },
+    }),
     pointerdown: (e) => {
       if ((e.pointerType === 'mouse' || e.pointerType === 'touch' || e.pointerType === 'pen') &&
         e.pointerType !== pointerKind) {
@@ -362,20 +373,24 @@
       if (i >= 0) listeners.splice(i, 1);
     };
   };
-  // Toasts are placed again once the page has stopped scrolling or resizing for
-  // PLACE_MS (placing reads layout: never per scroll event).
+  // Toasts are placed again once the page has stopped scrolling (scrollend) or
+  // resizing for PLACE_MS (placing reads layout: never per scroll event).
   const PLACE_MS = 150;
   let placeTimer = 0, movedAt = 0;
   const placeLater = () => {
     movedAt = perf.now();
     if (!placeTimer) placeTimer = setTimeout(placeWhenStill, PLACE_MS);
   };
+  const SCROLLEND = 'onscrollend' in win;
+  const placeNow = () => {
+    for (const [id, el] of toasts) place(el, id);
+    remeasure = false;
+  };
   const placeWhenStill = () => {
     const wait = movedAt + PLACE_MS - perf.now();
     if (wait > 1) { placeTimer = setTimeout(placeWhenStill, wait); return; }
     placeTimer = 0;
-    for (const [id, el] of toasts) place(el, id);
-    remeasure = false;
+    placeNow();
   };
   const unlisten = {}; // document listeners by type, for those the engine may not need
   const attach = () => {
@@ -387,11 +402,17 @@
       if (e.pointerType === 'mouse') { leftNoMove = true; if (moveLeave) updateMoves(); }
     }), false);
     updateMoves();
-    listen(win, 'scroll', (e) => {
+    listen(win, 'scroll', ending((e) => {
       if (e.target !== doc) return;
-      if (toasts.size) placeLater();
-      if (wantScroll) { scrolledAt = stamp(e); schedule(); }
-    });
+      if (toasts.size && !SCROLLEND) placeLater();
+      if (!wantScroll) return;
+      const t = stamp(e);
+      if (!timer && t - sampledAt >= BATCH_MS) sampleScroll(t); // nothing waits: at once
+      else { scrolledAt = t; schedule(); }
+    }));
+    // toasts are placed again once the page has stopped scrolling: scrollend where
+    // the browser has it (no timer), else PLACE_MS after the last scroll event
+    if (SCROLLEND) listen(win, 'scrollend', (e) => { if (e.target === doc && toasts.size) placeNow(); });
     listen(win, 'resize', () => { if (toasts.size) { remeasure = true; placeLater(); } schedule(); });
     listen(win, 'pagehide', flushBeacon);
     listen(win, 'online', resume);

@@ -261,7 +261,14 @@ TALL = """<!doctype html>
 """
 
 
-def test_a_toast_is_placed_again_after_a_scroll_and_a_resize(site: Site) -> None:
+#: makes the shim see a browser without `scrollend` (it then waits PLACE_MS after a scroll)
+NO_SCROLLEND = "delete window.onscrollend;"
+
+
+@pytest.mark.parametrize("scrollend", [True, False], ids=["scrollend", "no-scrollend"])
+def test_a_toast_is_placed_again_after_a_scroll_and_a_resize(site: Site, scrollend: bool) -> None:
+    if not scrollend:
+        site.page.add_init_script(NO_SCROLLEND)
     config = {"version": 1, "triggers": [{
         "id": "card", "target": "#card", "when": {"signal": "dwell_ms", "gte": 200},
         "action": {"toast": {"title": "Hello", "body": "A toast that must not cover the card."}},
@@ -286,7 +293,8 @@ def test_a_toast_is_placed_again_after_a_scroll_and_a_resize(site: Site) -> None
     # scrolled about 500 px, the card is at the top right: bottom-right is free again
     site.page.mouse.move(300, 300)
     site.page.mouse.wheel(0, 500)
-    site.pause(600)  # the page stops scrolling, then PLACE_MS
+    site.pause(600)  # the page stops scrolling: scrollend, or PLACE_MS without it
+    assert site.evaluate("'onscrollend' in window") is scrollend
     assert site.evaluate("document.querySelector('#card').getBoundingClientRect().bottom") < 360
     bottom_right = {"corner": "pytrigger-at-bottom pytrigger-at-right", "overlap": 0}
     assert site.evaluate(where) == bottom_right
