@@ -3,7 +3,7 @@
 
     python3 build.py [build]        set up, then build static/
     python3 build.py serve [ARGS]   ... then `pytrigger serve --host 127.0.0.1 --port 8000 ARGS`
-    python3 build.py test [ARGS]    ... then ruff, mypy and pytest (ARGS go to pytest)
+    python3 build.py test [ARGS]    ... then ruff check + format --check, mypy, pytest ARGS
     python3 build.py bench          ... then benchmarks/bench_*.py, rewriting BENCHMARKS.md
 
 Set-up, shared by every command: `.venv` (created with the python running this file;
@@ -719,8 +719,16 @@ def minify_js(root: Path, name: str, data: bytes, module: bool) -> tuple[bytes, 
         source.write_bytes(data)
         out = Path(tmp) / name
         code = run(
-            [node, terser, source, *args, "--output", out,
-             "--source-map", f"url='{name}.map',includeSources"],
+            [
+                node,
+                terser,
+                source,
+                *args,
+                "--output",
+                out,
+                "--source-map",
+                f"url='{name}.map',includeSources",
+            ],
             cwd=tmp,
         )
         if code != 0 or not out.is_file():
@@ -982,6 +990,7 @@ def cmd_test(args: Sequence[str]) -> int:
     lint = [p for p in ("pytrigger", "tests", "benchmarks", "build.py") if (ROOT / p).exists()]
     checks: list[tuple[str, list[str | Path]]] = [
         ("ruff", [VENV_BIN / "ruff", "check", *lint]),
+        ("ruff format", [VENV_BIN / "ruff", "format", "--check", *lint]),
         ("mypy", [VENV_BIN / "mypy", "pytrigger", "build.py"]),
         ("pytest", [VENV_PY, "-m", "pytest", *args]),
     ]

@@ -250,8 +250,10 @@ class SessionHistory:
             return True
         if kind == "click" and event.x is not None and event.y is not None:
             last = self._last_click
-            near = last is not None and t - last[0] < RAGE_GAP_MS and (
-                abs(event.x - last[1]) + abs(event.y - last[2]) < RAGE_DISTANCE_PX
+            near = (
+                last is not None
+                and t - last[0] < RAGE_GAP_MS
+                and (abs(event.x - last[1]) + abs(event.y - last[2]) < RAGE_DISTANCE_PX)
             )
             self._rage = self._rage + 1 if near else 1
             self._last_click = (t, event.x, event.y)

@@ -138,9 +138,21 @@ ARTICLE_PARAGRAPH = (
 
 #: the document events the shim listens to (web/pytrigger.js, `handlers`)
 SHIM_DOCUMENT_EVENTS = (
-    "pointermove", "pointerover", "pointerdown", "pointerup", "click", "keydown",
-    "input", "focusin", "focusout", "dragstart", "dragend", "compositionstart",
-    "compositionend", "selectionchange", "visibilitychange",
+    "pointermove",
+    "pointerover",
+    "pointerdown",
+    "pointerup",
+    "click",
+    "keydown",
+    "input",
+    "focusin",
+    "focusout",
+    "dragstart",
+    "dragend",
+    "compositionstart",
+    "compositionend",
+    "selectionchange",
+    "visibilitychange",
 )
 
 
@@ -152,8 +164,7 @@ def bench_pages(peer_origin: str) -> dict[str, str]:
 
     def shim(attrs: str = "", src: str = "pytrigger.js", config: str = "pytrigger.json") -> str:
         return (
-            f'<script src="/pytrigger/{src}" data-config="/bench/{config}"{attrs} defer>'
-            "</script>"
+            f'<script src="/pytrigger/{src}" data-config="/bench/{config}"{attrs} defer></script>'
         )
 
     heads = {

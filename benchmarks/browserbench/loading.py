@@ -52,8 +52,8 @@ BOOT_MODES = (
     ("worker-snapshot-always", "worker (snapshot: always)"),
     ("worker-snapshot-off", "worker (snapshot: off)"),
     ("main", "main (snapshot: auto)"),
-    ("worker-idle", "worker, `data-start=\"idle\"`"),
-    ("main-idle", "main, `data-start=\"idle\"`"),
+    ("worker-idle", 'worker, `data-start="idle"`'),
+    ("main-idle", 'main, `data-start="idle"`'),
     ("worker-slow", f"worker (snapshot: auto), {SLOW_MBIT} Mbit/s"),
     ("worker-off-slow", f"worker (snapshot: off), {SLOW_MBIT} Mbit/s"),
 )
@@ -160,7 +160,7 @@ def figure_boot(
         f"(`off`) → {fmt(slow_auto, 0)} ms (`auto`: the cost of the 250 ms it listened), "
         f"warm {fmt(slow_off_warm, 0)} → {fmt(slow_warm, 0)} ms.",
         "",
-        "What the lazy start buys (`data-start=\"idle\"`: the runtime waits for the load event "
+        'What the lazy start buys (`data-start="idle"`: the runtime waits for the load event '
         "and an idle moment): the page's load event, cold, "
         f"{fmt(idle['worker']['cold_load'], 0)} → {fmt(idle['worker-idle']['cold_load'], 0)} ms "
         f"in worker mode and {fmt(idle['main']['cold_load'], 0)} → "

@@ -180,9 +180,7 @@ def test_gpc_means_no_upload_whatever_the_site_says(site: Site, collector_db: Pa
     assert stored(collector_db, report_id) == []
 
 
-def test_revoking_consent_clears_storage_and_stops_uploads(
-    site: Site, collector_db: Path
-) -> None:
+def test_revoking_consent_clears_storage_and_stops_uploads(site: Site, collector_db: Path) -> None:
     requests = record(site)
     privacy_page(site, extra='data-consent="opt-in"')
     site.goto("/t/p")

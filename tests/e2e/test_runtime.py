@@ -411,8 +411,7 @@ def snapshot_site(site: Site, serve_dir: Path) -> None:
     (folder / "app.js").write_text(APP_JS)
     (folder / "card.json").write_text(CARD_CONFIG)
     shim = (
-        '<script src="/pytrigger/pytrigger.js" data-config="/t-snapshot/card.json" defer>'
-        "</script>"
+        '<script src="/pytrigger/pytrigger.js" data-config="/t-snapshot/card.json" defer></script>'
     )
     page = APP_PAGE.format(shim=shim).replace("/t/app.js", "/t-snapshot/app.js")
     (folder / "index.html").write_text(page)
@@ -487,9 +486,7 @@ def test_on_a_slow_network_pyodide_starts_normally_and_fetches_the_snapshot_for_
     snapshot_site(site, serve_dir)
     fetched, wheels = watch_downloads(site)
     failed: list[str] = []
-    site.page.on(
-        "requestfailed", lambda r: failed.append(r.url) if "/snapshot-" in r.url else None
-    )
+    site.page.on("requestfailed", lambda r: failed.append(r.url) if "/snapshot-" in r.url else None)
     # 16 Mbit/s: the snapshot's 4.8 MB would take 2.4 s, more than the 1.5 s budget
     cdp = site.cdp
     cdp.send("Network.enable")
