@@ -253,7 +253,7 @@ class SessionHistory:
             near = (
                 last is not None
                 and t - last[0] < RAGE_GAP_MS
-                and (abs(event.x - last[1]) + abs(event.y - last[2]) < RAGE_DISTANCE_PX)
+                and abs(event.x - last[1]) + abs(event.y - last[2]) < RAGE_DISTANCE_PX
             )
             self._rage = self._rage + 1 if near else 1
             self._last_click = (t, event.x, event.y)
