@@ -70,6 +70,12 @@ from pytrigger.triggers import EVENT_TYPES, Config, SegmentDef, Trigger
 __all__ = ["Engine", "Exposure"]
 
 _INPUT_TYPES = EVENT_TYPES - NON_INPUT_TYPES
+#: the event types :meth:`Engine.feed` takes late (see :meth:`Engine.hold_needs`)
+_LATE_TYPES = frozenset({"pointerenter", "pointerleave"})
+#: how long before the earliest dwell threshold a held enter must be sent
+HOLD_MARGIN_MS = 100.0
+#: a shorter hold is not worth it: the enter is sent at once
+MIN_HOLD_MS = 50.0
 _INF = float("inf")
 
 #: page-level signal -> the event types that can change it
@@ -187,6 +193,8 @@ class Engine:
                 self._exit_readers.append(index)
         self._gated: dict[int, TriggerLife] = {}
         self._heap: list[tuple[float, int, int]] = []
+        #: the triggers late boundaries touched, to step at the next feed or advance
+        self._late: set[int] = set()
 
     # -- session set-up ----------------------------------------------------
     def _resolve(self, trigger: Trigger) -> tuple[Trigger, str | None, str | None]:
@@ -332,6 +340,93 @@ class Engine:
                 return True
         return False
 
+    def hold_needs(self) -> dict[str, float | None]:
+        """How long a page may hold a ``pointerenter`` on each trigger's target
+        before sending it: trigger id -> ms (``None``: until anything else is
+        sent).  A trigger left out must have its enters and leaves at once.
+
+        A target's enter and leave change only ``dwell_ms``, and a comparison of
+        ``dwell_ms`` with a threshold above 0 keeps its truth from the enter
+        until the threshold: an enter and its leave in that time change no
+        decision.  So a page may hold an enter, and the leave that follows it
+        while the enter is still held, for the smallest ``dwell_ms`` threshold
+        less :data:`HOLD_MARGIN_MS` (the enter must reach the engine before the
+        dwell can decide), and for as long as it likes for a trigger that reads
+        no ``dwell_ms``.  Held events go out before anything else the page
+        sends, so the page's events keep their order; the engine's deadlines
+        may have moved it on meanwhile, which :meth:`feed` allows for these two
+        types.  Nothing may be held when a trigger reads ``idle_ms`` (every
+        input resets it), for a gate that an enter or leave confirms, or for a
+        ``dwell_ms`` threshold that is not a number above ``MIN_HOLD_MS`` plus
+        the margin.
+
+        >>> from pytrigger.config import load_config
+        >>> config = load_config({"version": 1, "triggers": [
+        ...     {"id": "card", "target": ".card", "when": {"signal": "dwell_ms", "gte": 500}},
+        ...     {"id": "rage", "target": "button", "when": {"signal": "rage_clicks", "gte": 3}}]})
+        >>> Engine(config).hold_needs()
+        {'card': 400.0, 'rage': None}
+        """
+        if any("idle_ms" in _signals(life.trigger) for life in self._lives):
+            return {}
+        holds: dict[str, float | None] = {}
+        for life in self._lives:
+            trigger = life.trigger
+            if trigger.target is None:
+                continue
+            if trigger.gate is not None and trigger.gate.confirm & _LATE_TYPES:
+                continue
+            hold: float | None = None
+            for leaf in leaves(trigger.when):
+                if leaf.signal != "dwell_ms":
+                    continue
+                value = leaf.value
+                if isinstance(value, str) or value - HOLD_MARGIN_MS < MIN_HOLD_MS:
+                    break
+                hold = value - HOLD_MARGIN_MS if hold is None else min(hold, value - HOLD_MARGIN_MS)
+            else:
+                holds[trigger.id] = hold
+        return holds
+
+    def leave_holds(self) -> dict[str, float]:
+        """Which triggers' ``pointerleave`` may wait even after their enter was
+        sent: trigger id -> the dwell (ms) after which a leave may wait.
+
+        For a trigger whose condition is one ``dwell_ms`` ``gt``/``gte``
+        comparison, with no ``hold_ms`` and no gate, a leave after the dwell
+        passed the threshold only lowers the condition once it has decided: the
+        next rise needs a new enter, which comes after the leave.  So a page may
+        hold that leave until it sends anything else (0: a trigger that reads
+        no ``dwell_ms``, whose leaves never matter).  The same exclusions as
+        :meth:`hold_needs` apply.
+
+        >>> from pytrigger.config import load_config
+        >>> config = load_config({"version": 1, "triggers": [
+        ...     {"id": "card", "target": ".card", "when": {"signal": "dwell_ms", "gte": 500}},
+        ...     {"id": "rage", "target": "button", "when": {"signal": "rage_clicks", "gte": 3}},
+        ...     {"id": "slow", "target": ".card", "when": {"signal": "dwell_ms", "gte": 500},
+        ...      "hold_ms": 200}]})
+        >>> Engine(config).leave_holds()
+        {'card': 500.0, 'rage': 0.0}
+        """
+        holds = self.hold_needs()
+        leaves: dict[str, float] = {}
+        for life in self._lives:
+            trigger, when = life.trigger, life.trigger.when
+            if trigger.id not in holds:
+                continue
+            if "dwell_ms" not in _signals(trigger):
+                leaves[trigger.id] = 0.0
+            elif (
+                isinstance(when, Leaf)
+                and when.op in ("gt", "gte")
+                and trigger.hold_ms == 0
+                and trigger.gate is None
+            ):
+                assert not isinstance(when.value, str)  # hold_needs left those out
+                leaves[trigger.id] = float(when.value)
+        return leaves
+
     @property
     def now(self) -> float:
         """The time of the last event or deadline handled (0 before any)."""
@@ -341,6 +436,8 @@ class Engine:
         """The next moment (ms) at which :meth:`advance` must be called, if any."""
         if self._t is None:
             return 0.0
+        if self._late:
+            return self._t
         heap, lives = self._heap, self._lives
         while heap and heap[0][2] != lives[heap[0][1]].version:
             heapq.heappop(heap)
@@ -355,12 +452,35 @@ class Engine:
     def feed(self, event: Event) -> list[Decision]:
         """Handle one event (after the deadlines due by its ``t``).
 
-        Raises :class:`EventError` if ``event.t`` is before the engine's time."""
-        if self._t is not None and event.t < self._t:
+        A ``pointerenter`` or ``pointerleave`` may come late, with a ``t`` before
+        the engine's time (a page holds them, see :meth:`hold_needs`, while
+        deadlines move the engine on): its dwell counts from its own ``t``, and
+        the triggers it touches step at the engine's time at the next
+        :meth:`feed` or :meth:`advance` (:meth:`next_deadline` says so), once
+        the late boundaries that came with it are in: an enter and its leave
+        that both come late change nothing.
+
+        >>> from pytrigger.config import load_config
+        >>> engine = Engine(load_config({"version": 1, "triggers": [
+        ...     {"id": "card", "target": ".card", "when": {"signal": "dwell_ms", "gte": 500}}]}))
+        >>> _ = engine.feed(Event(300.0, "click", x=1.0, y=1.0))
+        >>> engine.feed(Event(100.0, "pointerenter", targets=("card",)))  # held
+        []
+        >>> engine.next_deadline()
+        300.0
+        >>> [(d.kind, d.t) for d in engine.advance(700.0)]
+        [('fire', 600.0)]
+
+        Raises :class:`EventError` if ``event.t`` of any other event is before
+        the engine's time."""
+        late = self._t is not None and event.t < self._t
+        if late and event.type not in _LATE_TYPES:
             raise EventError(f"t: goes backwards ({event.t} after {self._t})")
         out: list[Decision] = []
-        self._advance(event.t, out)
-        t = self._t = event.t
+        if not late:
+            self._advance(event.t, out)
+            self._t = event.t
+        t = self.now
         touched = self._apply(event)
         if self._gated:
             for index, life in list(self._gated.items()):
@@ -375,7 +495,9 @@ class Engine:
                 dismissed.dismiss(t, out)
                 self._gated.pop(dismissed.index, None)
                 touched.add(dismissed.index)
-        if touched:
+        if late:
+            self._late |= touched
+        elif touched:
             self._step_all(sorted(touched), t, out)
         return out
 
@@ -400,6 +522,9 @@ class Engine:
         if self._t is None:
             self._t = 0.0
             self._step_all(range(len(self._lives)), 0.0, out)
+        if self._late:  # what late boundaries touched, at the time they came in
+            late, self._late = self._late, set()
+            self._step_all(sorted(late), self._t, out)
         heap, lives = self._heap, self._lives
         while heap and heap[0][0] <= now:
             due = heap[0][0]
@@ -437,8 +562,8 @@ class Engine:
         """Update signal and context state; the indices of the triggers to step."""
         kind, t = event.type, event.t
         touched = set(self._page_index[kind])
-        if kind in _INPUT_TYPES:
-            self._idle.last_input = t
+        if kind in _INPUT_TYPES and t > self._idle.last_input:
+            self._idle.last_input = t  # a late enter or leave never moves it back
         self._contexts.apply(event)
         targets = self._targets
         if kind == "pointermove":

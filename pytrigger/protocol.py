@@ -30,9 +30,12 @@ A session goes through three states::
 * Live: ``events`` (discrete ones at once, continuous ones once a frame) and
   ``tick`` (the glue's timer reached the deadline).  An event that comes in
   after a tick already moved the clock past its ``t`` (it was in flight) is
-  handled at the clock's time; one whose ``t`` is before the previous event's
-  is malformed (the shim keeps ``t`` non-decreasing), dropped and counted,
-  exactly as ``pytrigger simulate`` skips such a line.
+  handled at the clock's time, but for a ``pointerenter`` or ``pointerleave``,
+  which the page may hold (ready's ``holds``) and the engine takes late
+  (:meth:`~pytrigger.engine.Engine.feed`: its dwell counts from its ``t``);
+  one whose ``t`` is before the previous event's is malformed (the shim keeps
+  ``t`` non-decreasing), dropped and counted, exactly as ``pytrigger simulate``
+  skips such a line.
 
 Messages in (each with ``now``, page ms)::
 
@@ -52,12 +55,18 @@ Messages out::
 
     {"type": "ready", "version": "0.1.0", "continuous": ["scroll"],
      "moves": {"all": false, "pressed": false, "leave": true, "gates": []},
-     "selection": false}
+     "holds": {"card": 400.0, "buy": null}, "leaves": {"card": 500.0, "buy": 0.0},
+     "selection": false, "style": ":where(.pytrigger-toast){..."}
                  # the continuous event types the engine can use: the shim drops the others;
                  # and which pointer moves: every one, or only the first with a pointer
                  # held down, the first after leaving the page, the first while one of
-                 # these triggers' gates is open (Engine.move_needs); and whether
-                 # selection events can count (Engine.selection_needed)
+                 # these triggers' gates is open (Engine.move_needs); how long an
+                 # enter (and the leave after it) on each trigger's target may wait
+                 # before it is sent, null: until something else is sent, absent: not
+                 # at all (Engine.hold_needs); which leaves may wait once the dwell
+                 # passed so many ms, though their enter was sent (Engine.leave_holds);
+                 # whether selection events can count (Engine.selection_needed); and
+                 # the toasts' stylesheet (pytrigger/toast_style.py: the shim has none)
     {"type": "error", "message": "triggers[0].when: missing", "path": "triggers[0].when"}
     {"type": "decisions", "replayed": false, "decisions": [
         {"t": 812.5, "trigger": "card", "kind": "fire", "reason": null,
@@ -92,7 +101,7 @@ the tab hidden); the shim stores it.  Without consent none is sent.
 >>> session.handle({"type": "init", "now": 900.0, "config": {"version": 1, "triggers": [
 ...     {"id": "card", "target": ".card", "when": {"signal": "dwell_ms", "gte": 500}}]}})
 ... # doctest: +ELLIPSIS
-[{'type': 'ready', 'version': '...', 'continuous': [], 'moves': {...}, 'selection': False}]
+[{'type': 'ready', 'version': '...', 'continuous': [], 'moves': {...}, 'holds': {...}, ...}]
 >>> out = session.handle({"type": "events", "replay": True, "now": 1000.0, "events": [
 ...     {"t": 100.0, "type": "pointerenter", "targets": ["card"]}]})
 >>> [(m["type"], m.get("replayed")) for m in out]
@@ -124,6 +133,7 @@ from pytrigger.engine import Engine
 from pytrigger.errors import ConfigError, EventError
 from pytrigger.events import parse_event
 from pytrigger.segments import SessionHistory
+from pytrigger.toast_style import TOAST_STYLE
 from pytrigger.triggers import Action, ClassAction, ShowAction, ToastAction
 
 __all__ = ["Session", "action_json", "decision_json", "package_version"]
@@ -380,7 +390,10 @@ class Session:
                 "version": package_version(),
                 "continuous": continuous,
                 "moves": moves,
+                "holds": self.engine.hold_needs(),
+                "leaves": self.engine.leave_holds(),
                 "selection": self.engine.selection_needed(),
+                "style": TOAST_STYLE,
             }
         ]
 
@@ -401,9 +414,12 @@ class Session:
             if self.history is not None and self.history.observe(event):
                 self._state_changed = True
             if event.t < self._clock:
-                # in flight while a tick moved the clock on: handle it now
-                event = _at(event.to_json(), self._clock)
-            self._clock = event.t
+                if event.type not in ("pointerenter", "pointerleave"):
+                    # in flight while a tick moved the clock on: handle it now
+                    event = _at(event.to_json(), self._clock)
+                # else held by the page (ready's "holds"): the engine takes it late
+            else:
+                self._clock = event.t
             if event.type == "goal" and event.name is not None:
                 self.goals[event.name] += 1
                 if self.aggregates is not None:

@@ -289,9 +289,19 @@ def test_feed_json_drops_and_counts_malformed_input(obj: object, field: str) -> 
 def test_feed_json_drops_backwards_t() -> None:
     engine = dwell_engine()
     engine.feed_json({"t": 100, "type": "pointerenter", "targets": [TID]})
-    assert engine.feed_json({"t": 50, "type": "pointerleave", "targets": [TID]}) == []
+    assert engine.feed_json({"t": 50, "type": "click", "x": 1, "y": 1, "targets": [TID]}) == []
     assert engine.dropped == {"t": 1}
     assert [(d.t, d.kind) for d in engine.advance(1000.0)] == [(600.0, "fire")]
+
+
+def test_feed_json_takes_a_late_boundary() -> None:
+    # a page may hold enters and leaves (Engine.hold_needs): they may come late
+    engine = dwell_engine()
+    engine.feed_json({"t": 100, "type": "pointerenter", "targets": [TID]})
+    engine.feed_json({"t": 200, "type": "click", "x": 1, "y": 1})
+    assert engine.feed_json({"t": 150, "type": "pointerleave", "targets": [TID]}) == []
+    assert engine.dropped == {}
+    assert engine.advance(1000.0) == []  # left at 150: no dwell of 500
 
 
 def test_feed_json_returns_decisions_and_counts_across_calls() -> None:

@@ -190,12 +190,13 @@ def test_feed_json_never_raises_and_decisions_come_in_time_order(
     backwards = 0
     for obj in trace:
         out = engine.feed_json(obj)
-        if obj["t"] < latest:
+        # an enter or leave is taken late (a page may hold them: Engine.hold_needs)
+        if obj["t"] < latest and obj["type"] not in ("pointerenter", "pointerleave"):
             backwards += 1
             assert out == []
         latest = max(latest, obj["t"])
         for d in out:
-            assert last <= d.t <= obj["t"]
+            assert last <= d.t <= latest
             last = d.t
     for d in engine.advance(end_of(trace)):
         assert d.t >= last

@@ -11,6 +11,7 @@ import pytest
 from pytrigger.aggregates import check_report
 from pytrigger.decisions import Decision
 from pytrigger.protocol import Session, action_json, decision_json, package_version
+from pytrigger.toast_style import TOAST_STYLE
 from pytrigger.triggers import ClassAction, ShowAction, ToastAction
 
 DWELL = {
@@ -182,6 +183,33 @@ def test_an_event_in_flight_behind_a_tick_is_handled_at_the_clock() -> None:
         }
     )
     assert decisions(out) == [(1060.0, "q", "fire", False)]
+    assert session.dropped == {}
+
+
+def test_ready_carries_the_toasts_stylesheet() -> None:
+    (ready,) = Session().handle({"type": "init", "now": 0.0, "config": DWELL})
+    assert ready["style"] == TOAST_STYLE  # the shim carries no CSS of its own
+    assert ready["style"].startswith(":where(.pytrigger-toast){position:fixed;")
+
+
+def test_a_held_enter_behind_a_tick_counts_from_its_own_time() -> None:
+    session = Session()
+    (ready,) = session.handle({"type": "init", "now": 0.0, "config": DWELL})
+    assert ready["holds"] == {"card": 400.0}  # 500 ms of dwell less the margin
+    session.handle({"type": "events", "replay": True, "now": 10.0, "events": []})
+    session.handle({"type": "tick", "now": 300.0})
+    # the page held the enter at 150 (it may, for 400 ms) and sent it at 420
+    out = session.handle(
+        {
+            "type": "events",
+            "now": 420.0,
+            "events": [{"t": 150.0, "type": "pointerenter", "targets": ["card"]}],
+        }
+    )
+    assert decisions(out) == []
+    assert of_type(out, "deadline") == [{"type": "deadline", "at": 650.0}]
+    out = session.handle({"type": "tick", "now": 650.0})
+    assert decisions(out) == [(650.0, "card", "fire", False)]
     assert session.dropped == {}
 
 

@@ -87,6 +87,7 @@
   // trigger order (`rank`). `inside[i]`: the element of groups[i] the pointer
   // is in (its closest() at the last pointerover), or null.
   let groups = [], anyTarget = null, rank = null, inside = [], insideSome = false;
+  const enteredAt = new Map(); // trigger id -> the time of its target's last pointerenter
   const inSomeTarget = (el) => !!(el && el.closest && groups.length && (!anyTarget || el.closest(anyTarget)));
   const inOrder = (ids) => (ids.length > 1 && groups.length > 1 ? ids.sort((a, b) => rank.get(a) - rank.get(b)) : ids);
   const NONE = []; // no targets (shared, never changed)
@@ -134,7 +135,10 @@
       if (now) insideSome = true;
     }
     if (left.length) out.push({ t: ev.t, type: 'pointerleave', targets: inOrder(left) });
-    if (entered.length) out.push({ t: ev.t, type: 'pointerenter', targets: inOrder(entered) });
+    if (entered.length) {
+      for (const id of entered) enteredAt.set(id, ev.t); // for a leave's hold (below)
+      out.push({ t: ev.t, type: 'pointerenter', targets: inOrder(entered) });
+    }
     if (type === 'off' && ev.pointerType === 'mouse') {
       out.push({ t: ev.t, type: 'leave', x: ev.x, y: ev.y }); // left the document
     }
@@ -155,6 +159,18 @@
   // rendering (about 4 ms here), and its task costs the page about what a post
   // does (BENCHMARKS.md, "what one postMessage costs"). A hidden page (whose
   // timers are throttled) sends at the microtask.
+  //
+  // Held boundaries (ready's `holds`, Engine.hold_needs()). A pointerenter whose
+  // every trigger may wait is held, and so is the pointerleave after it while
+  // the enter is still held: most crossings of a card decide nothing (the
+  // dwell never reaches its threshold), so they wait for the next message the
+  // page sends anyway. An enter still held when its hold runs out (its target's
+  // smallest dwell threshold less a margin: the dwell may decide soon) is sent
+  // then, and the leave after a sent enter goes at once, unless the dwell has
+  // decided already (ready's `leaves`, Engine.leave_holds(): a leave after a
+  // plain `dwell_ms` threshold only lowers a condition that has acted). At most
+  // MAX_HELD events wait.
+
   let outgoing = [];
   let live = null; // the queued events message new events may join
   let sendTimer = 0;
@@ -173,20 +189,73 @@
   };
   const sendSoon = () => { if (!micro) { micro = true; queueMicrotask(sendNow); } };
   const send = (msg) => {
+    if (held.length) {
+      // held boundaries go first: in this message's events, or in one of their own
+      const evs = takeHeld();
+      if (msg.type === 'events') msg.events.unshift(...evs); else send({ type: 'events', events: evs });
+    }
     const now = urgent || doc.visibilityState === 'hidden';
     if (!outgoing.length && !now) sendTimer = setTimeout(sendNow, 0);
     outgoing.push(msg);
     live = null;
     if (now) sendSoon();
   };
+
   // runs fn as an event that ends its task's events (above)
   const ending = (fn) => (a, b) => {
     urgent = true;
     try { fn(a, b); } finally { urgent = false; }
   };
 
+  const MAX_HELD = 64;
+  let holds = null; // trigger id -> ms an enter may wait (null: no limit)
+  let leaves = {}; // trigger id -> the dwell (ms) after which a leave may wait (Engine.leave_holds())
+  let held = [];
+  const heldIn = new Map(); // id -> when its held enter must go (Infinity: no limit)
+  let holdTimer = 0, holdDue = Infinity;
+  const takeHeld = () => {
+    const evs = held;
+    held = [];
+    heldIn.clear();
+    clearTimeout(holdTimer);
+    holdTimer = 0;
+    holdDue = Infinity;
+    return evs;
+  };
+  // whether held[from…] (one DOM event's boundaries) may all wait
+  const mayHold = (from) => {
+    for (let i = from; i < held.length; i++) {
+      const ev = held[i], ids = ev.targets || NONE, enter = ev.type === 'pointerenter';
+      if (!ids.length || (!enter && ev.type !== 'pointerleave')) return false;
+      for (const id of ids) {
+        if (enter) {
+          const ms = holds[id];
+          if (ms === undefined) return false;
+          heldIn.set(id, ms === null ? Infinity : ev.t + ms);
+        } else if (!heldIn.delete(id) && !(ev.t - enteredAt.get(id) > leaves[id])) return false;
+      }
+    }
+    let due = Infinity; // when the first enter still held and inside must go
+    for (const d of heldIn.values()) if (d < due) due = d;
+    if (due !== holdDue) {
+      clearTimeout(holdTimer);
+      holdDue = due;
+      holdTimer = due < Infinity ? setTimeout(holdRunOut, due - perf.now()) : 0;
+    }
+    return held.length <= MAX_HELD;
+  };
+  const holdRunOut = ending(() => { if (held.length) send({ type: 'events', events: takeHeld() }); });
+
   const deliver = (ev, el) => {
     if (phase === 'ready') {
+      if (holds && !live && ev.type === 'over') {
+        const n = held.length;
+        toTrace(ev, el, held);
+        if (held.length === n || mayHold(n)) return;
+        send({ type: 'events', events: takeHeld() }); // these can't wait: all go now
+        live = outgoing[outgoing.length - 1];
+        return;
+      }
       // trace events join the queued message (`live`), else start one
       const out = live ? live.events : [], n = out.length;
       toTrace(ev, el, out);
@@ -443,18 +512,7 @@
   };
 
   let sheet = null;
-  const STYLE = ':where(.pytrigger-toast){position:fixed;z-index:2147483000;box-sizing:border-box;' +
-    'width:min(22rem,calc(100vw - 2rem));margin:0;padding:1rem 2.5rem 1rem 1.1rem;border-radius:12px;' +
-    'background:#fff;color:#1d2433;box-shadow:0 10px 30px rgba(16,24,40,.22);' +
-    'font:15px/1.45 system-ui,sans-serif;border:1px solid rgba(16,24,40,.12)}' +
-    ':where(.pytrigger-at-top){top:1rem}:where(.pytrigger-at-bottom){bottom:1rem}' +
-    ':where(.pytrigger-at-left){left:1rem}:where(.pytrigger-at-right){right:1rem}' +
-    ':where(.pytrigger-toast-title){display:block;font-weight:650;margin:0 0 .25rem}' +
-    ':where(.pytrigger-toast-body){margin:0}' +
-    ':where(.pytrigger-toast-cta){margin-top:.75rem;padding:.45rem .9rem;border:0;border-radius:8px;' +
-    'background:#3b5bdb;color:#fff;font:inherit;font-weight:600;cursor:pointer}' +
-    ':where(.pytrigger-toast-close){position:absolute;top:.4rem;right:.5rem;border:0;background:none;' +
-    'font:20px/1 system-ui,sans-serif;color:#5c6475;cursor:pointer;padding:.25rem}';
+  let style = ''; // the toast's stylesheet, from ready (pytrigger/toast_style.py)
   const node = (tag, cls, text) => {
     const n = doc.createElement(tag);
     n.className = cls;
@@ -469,7 +527,7 @@
     if (!sheet && doc.adoptedStyleSheets) {
       try {
         sheet = new CSSStyleSheet();
-        sheet.replaceSync(STYLE);
+        sheet.replaceSync(style);
         doc.adoptedStyleSheets = [sheet, ...doc.adoptedStyleSheets];
       } catch (_) { sheet = {}; }
     }
@@ -736,6 +794,9 @@
     movePressed = !!moves.pressed;
     moveLeave = !!moves.leave;
     moveGates = new Set(moves.gates || []);
+    holds = m.holds && typeof m.holds === 'object' ? m.holds : null; // Engine.hold_needs()
+    if (m.leaves && typeof m.leaves === 'object') leaves = m.leaves;
+    if (typeof m.style === 'string') style = m.style;
     if (m.selection === false) unlisten.selectionchange(); // no trigger reads the selection
     const recs = [];
     for (const item of buffer) resolveItem(item, recs);
@@ -882,6 +943,7 @@
     clearTimeout(timer);
     outgoing = []; // a queued microtask finds nothing
     live = null;
+    takeHeld();
     clearTimeout(sendTimer);
     clearTimeout(placeTimer);
     clearTimeout(bootTimer);

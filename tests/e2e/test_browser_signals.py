@@ -8,6 +8,7 @@ Screenshots of the interventions go to docs/screenshots/.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from e2ekit import Site
@@ -42,6 +43,96 @@ def _toast(site: Site, trigger: str) -> dict[str, str | None]:
         trigger,
     )
     return found
+
+
+#: every message the page posts to the worker, with the page's time of posting
+POSTS = """
+(() => {
+  const Real = window.Worker, posts = window.__posts = [];
+  window.Worker = function (url, options) {
+    const worker = new Real(url, options), post = worker.postMessage.bind(worker);
+    worker.postMessage = (text) => {
+      posts.push({at: performance.now(), msg: JSON.parse(text)});
+      return post(text);
+    };
+    return worker;
+  };
+})();
+"""
+
+
+def _posted(site: Site, since: int) -> list[dict[str, Any]]:
+    posts: list[dict[str, Any]] = site.evaluate("(n) => window.__posts.slice(n)", since)
+    return posts
+
+
+def _boundaries(post: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    events = post["msg"].get("events") or []
+    return [(e["type"], e["targets"]) for e in events if e["type"] in BOUNDARIES]
+
+
+BOUNDARIES = ("pointerenter", "pointerleave")
+
+
+def test_crossings_of_a_card_wait_for_the_next_message(site: Site) -> None:
+    """A card crossed in less than its dwell threshold decides nothing: its
+    enter and leave are held (ready's `holds`, Engine.hold_needs) and go with
+    the next message the page sends; an enter the pointer stays on goes when its
+    hold (the 500 ms threshold less 100 ms) runs out, and the dwell fires on time;
+    the leave after the dwell decided waits too (Engine.leave_holds), and one
+    before it could goes at once."""
+    site.page.add_init_script(POSTS)
+    site.goto("/product/")
+    site.ready()
+    cards = [site.center(".product-card", i) for i in range(3)]  # scrolls first
+    site.pause(500)
+    start = len(_posted(site, 0))
+    for x, y in cards:  # 150 ms on each card, then off every card
+        site.page.mouse.move(x, y)
+        site.pause(150)
+    site.page.mouse.move(1270, 400)
+    site.pause(800)  # longer than any hold
+    assert [b for p in _posted(site, start) if (b := _boundaries(p))] == []  # none sent
+
+    site.page.mouse.click(1270, 400)  # the next message carries them, first and in order
+    site.pause(300)
+    (post,) = [p for p in _posted(site, start) if _boundaries(p)]
+    card = ["recommend"]
+    assert _boundaries(post) == [("pointerenter", card), ("pointerleave", card)] * 3
+    kinds = [e["type"] for e in post["msg"]["events"]]
+    assert kinds == [*BOUNDARIES * 3, "pointerdown", "pointerup", "click"]
+    times = [e["t"] for e in post["msg"]["events"]]
+    assert times == sorted(times)
+    assert site.events("fire") == [] and site.events("suppressed") == []
+
+    start = len(_posted(site, 0))
+    site.page.mouse.move(*cards[1])  # stays: the enter goes when its hold runs out
+    site.pause(800)
+    fire = site.wait("fire", "recommend", timeout=3)["detail"]
+    assert 0 <= fire["latencyMs"] < 250, fire
+    (post,) = [p for p in _posted(site, start) if _boundaries(p)]
+    (enter,) = post["msg"]["events"]
+    assert enter["type"] == "pointerenter" and enter["targets"] == card
+    assert post["at"] - enter["t"] >= 399  # held 400 ms, not more than the margin allows
+    # the dwell has decided: its leave lowers a condition that acted, and may wait
+    site.page.mouse.move(1270, 400)
+    site.pause(300)
+    assert len([p for p in _posted(site, start) if _boundaries(p)]) == 1
+
+    # a leave after a sent enter, before the dwell could decide, goes at once
+    site.page.mouse.move(*cards[0])
+    site.pause(440)
+    site.page.mouse.move(1270, 400)
+    site.pause(300)
+    posts = [p for p in _posted(site, start) if _boundaries(p)]
+    last = posts[-1]
+    leave = last["msg"]["events"][-1]
+    enter = next(e for e in reversed(posts[-2]["msg"]["events"]) if e["type"] == "pointerenter")
+    assert leave["type"] == "pointerleave" and leave["targets"] == card
+    if leave["t"] - enter["t"] < 500:  # the input came in time (it does, but on a stalled machine)
+        assert last["at"] < enter["t"] + 500  # sent before the dwell's deadline
+        assert site.events("suppressed") == []
+    assert site.evaluate("pytrigger.stats()")["dropped"] == {}
 
 
 def test_dwell_on_a_card_fires_after_600_ms_not_after_400(site: Site, screenshots: Path) -> None:
