@@ -71,7 +71,7 @@ __all__ = ["Engine", "Exposure"]
 
 _INPUT_TYPES = EVENT_TYPES - NON_INPUT_TYPES
 #: the event types :meth:`Engine.feed` takes late (see :meth:`Engine.hold_needs`)
-_LATE_TYPES = frozenset({"pointerenter", "pointerleave"})
+LATE_TYPES = frozenset({"pointerenter", "pointerleave"})
 #: how long before the earliest dwell threshold a held enter must be sent
 HOLD_MARGIN_MS = 100.0
 #: a shorter hold is not worth it: the enter is sent at once
@@ -374,7 +374,7 @@ class Engine:
             trigger = life.trigger
             if trigger.target is None:
                 continue
-            if trigger.gate is not None and trigger.gate.confirm & _LATE_TYPES:
+            if trigger.gate is not None and trigger.gate.confirm & LATE_TYPES:
                 continue
             hold: float | None = None
             for leaf in leaves(trigger.when):
@@ -474,7 +474,7 @@ class Engine:
         Raises :class:`EventError` if ``event.t`` of any other event is before
         the engine's time."""
         late = self._t is not None and event.t < self._t
-        if late and event.type not in _LATE_TYPES:
+        if late and event.type not in LATE_TYPES:
             raise EventError(f"t: goes backwards ({event.t} after {self._t})")
         out: list[Decision] = []
         if not late:

@@ -129,7 +129,7 @@ from pytrigger.aggregates import (
 )
 from pytrigger.config import load_config
 from pytrigger.decisions import Decision
-from pytrigger.engine import Engine
+from pytrigger.engine import LATE_TYPES, Engine
 from pytrigger.errors import ConfigError, EventError
 from pytrigger.events import parse_event
 from pytrigger.segments import SessionHistory
@@ -414,7 +414,7 @@ class Session:
             if self.history is not None and self.history.observe(event):
                 self._state_changed = True
             if event.t < self._clock:
-                if event.type not in ("pointerenter", "pointerleave"):
+                if event.type not in LATE_TYPES:
                     # in flight while a tick moved the clock on: handle it now
                     event = _at(event.to_json(), self._clock)
                 # else held by the page (ready's "holds"): the engine takes it late
